@@ -1,0 +1,74 @@
+"""The ``llmgs`` command line: a thin dispatcher over one module per subcommand.
+
+Each subcommand lives in ``agent/commands/<name>.py`` and exposes ``register(subparsers)``
+(adds its parser, with ``--help`` text) and ``run(args) -> int``. Modules are imported lazily
+so that ``llmgs tasks`` does not pay for importing litellm or numba.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from envs.errors import LlmgsError
+
+# Order is the order shown in --help.
+COMMANDS: tuple[str, ...] = (
+    "solve",
+    "tasks",
+    "render",
+    "bench",
+    "search",
+    "llm",
+    "models",
+    "eval",
+    "serve",
+)
+
+
+def _available_commands() -> list[str]:
+    """Subcommands whose module exists in this build (helpers land them one by one)."""
+    out = []
+    for name in COMMANDS:
+        if importlib.util.find_spec(f"agent.commands.{name}") is not None:
+            out.append(name)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="llmgs",
+        description=(
+            "Turn a task described in plain words into a programmatic policy: a short program in "
+            "the Karel or Minigrid DSL, proposed by a language model and improved by search."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _available_commands():
+        importlib.import_module(f"agent.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``llmgs`` script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(f"agent.commands.{args.command}")
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except LlmgsError as exc:
+        print(f"llmgs {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``llmgs`` subcommand: ``register(subparsers)`` and ``run(args) -> int``."""

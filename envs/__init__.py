@@ -1,0 +1,1 @@
+"""Environments, the DSL, tasks, rollouts and rendering."""

@@ -1,0 +1,1 @@
+"""Evaluation suites comparing backends, revision methods and search methods."""

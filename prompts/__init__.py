@@ -1,0 +1,1 @@
+"""Prompt templates as package data, read by ``agent``."""

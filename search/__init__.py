@@ -1,0 +1,1 @@
+"""Programmatic search: search space, hill climbing, Scheduled HC and the LLM-GS loop."""
