@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +100,7 @@ class Or:
         return " ".join(self.tokens())
 
 
-Cond = Union[Perception, BoolConst, Not, And, Or]
+Cond = Perception | BoolConst | Not | And | Or
 
 
 def _block_tokens(block: tuple[Stmt, ...]) -> list[str]:
@@ -172,7 +171,7 @@ class Repeat:
         return " ".join(self.tokens())
 
 
-Stmt = Union[Action, While, If, IfElse, Repeat]
+Stmt = Action | While | If | IfElse | Repeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +187,7 @@ class Program:
         return " ".join(self.tokens())
 
 
-Node = Union[Program, Stmt, Cond]
+Node = Program | Stmt | Cond
 
 CONTROL_TYPES = (While, If, IfElse, Repeat)
 
