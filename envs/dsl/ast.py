@@ -240,3 +240,36 @@ def iter_actions(node: Node):
     elif isinstance(node, IfElse):
         for s in node.body + node.orelse:
             yield from iter_actions(s)
+
+
+def preorder(program: Program) -> list[Node]:
+    """Every node of a program in pre-order, the Program itself at index 0.
+
+    The order is: a node, then its condition (and the condition's children), then its body,
+    then its ``orelse`` block. A node's index in this list is its *location*, which rollout
+    traces report so that feedback can point at the statement being executed. Equal nodes at
+    different places have different locations.
+    """
+    out: list[Node] = []
+
+    def visit(node: Node) -> None:
+        out.append(node)
+        if isinstance(node, Not):
+            visit(node.cond)
+        elif isinstance(node, And | Or):
+            visit(node.left)
+            visit(node.right)
+        elif isinstance(node, Program):
+            for s in node.body:
+                visit(s)
+        elif isinstance(node, While | If | Repeat | IfElse):
+            if not isinstance(node, Repeat):
+                visit(node.cond)
+            for s in node.body:
+                visit(s)
+            if isinstance(node, IfElse):
+                for s in node.orelse:
+                    visit(s)
+
+    visit(program)
+    return out

@@ -1,0 +1,126 @@
+"""The Task contract shared by every domain (design.md, "Contracts").
+
+A :class:`Task` is a set of ``n`` seeded instances of one benchmark problem plus the rules that
+score a program on them. ``evaluate`` is the benchmark score (mean return, summed left to right
+in instance order and divided by n), ``returns`` the per-instance returns, and ``rollout`` one
+episode step by step. A Task never caches results: caching belongs to search, so timings and
+repeated evaluations mean what they say.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from envs.dsl.ast import Program
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One executed action or perception of a rollout.
+
+    Attributes:
+        kind: ``"action"`` or ``"perception"``.
+        name: The action or perception, e.g. ``"move"`` or ``"front_object_type h( lava h)"``.
+        result: The perception's value; None for actions.
+        position: The agent's (row, col) after the call (Minigrid: (x, y)).
+        facing: The agent's facing after the call (``"N"``, ``"E"``, ``"S"``, ``"W"``).
+        reward: Reward received after this call (always 0.0 for perceptions).
+        location: Pre-order index of the executed node in the program (see
+            :func:`envs.dsl.preorder`), so a trace can point at the line being executed.
+        calls: The call counter after this call.
+    """
+
+    kind: str
+    name: str
+    result: bool | None
+    position: tuple[int, int]
+    facing: str
+    reward: float
+    location: int
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """The outcome of one episode.
+
+    Attributes:
+        instance: Index of the instance (its seed is ``task.seed + instance``).
+        total_return: Undiscounted sum of step rewards.
+        terminated: Whether the task's rules ended the episode.
+        crashed: Whether the environment crashed (loop repetition, call budget, ...).
+        calls: Actions and perceptions executed.
+        steps: The trace, when requested; empty otherwise.
+    """
+
+    instance: int
+    total_return: float
+    terminated: bool
+    crashed: bool
+    calls: int
+    steps: tuple[TraceStep, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "instance": self.instance,
+            "return": self.total_return,
+            "terminated": self.terminated,
+            "crashed": self.crashed,
+            "calls": self.calls,
+            "steps": [
+                {
+                    "kind": s.kind,
+                    "name": s.name,
+                    "result": s.result,
+                    "position": list(s.position),
+                    "facing": s.facing,
+                    "reward": s.reward,
+                    "location": s.location,
+                    "calls": s.calls,
+                }
+                for s in self.steps
+            ],
+        }
+
+
+class Task(ABC):
+    """A benchmark task: n seeded instances and the rules that score a program.
+
+    Attributes:
+        id: Registry id, e.g. ``"karel/DoorKey"``.
+        domain: DSL domain of its programs (``"karel"`` or ``"minigrid"``).
+        n: Number of instances.
+        seed: Seed of instance 0; instance i uses ``seed + i``.
+        description: What the task asks, in plain words.
+    """
+
+    id: str
+    domain: str
+    n: int
+    seed: int
+    description: str
+
+    @abstractmethod
+    def returns(self, program: Program | str) -> list[float]:
+        """Return of the program on each instance, in instance order.
+
+        Raises:
+            DSLSyntaxError: ``program`` is text that does not parse.
+        """
+
+    def evaluate(self, program: Program | str) -> float:
+        """The benchmark score: per-instance returns summed left to right, divided by n."""
+        total = 0.0
+        for r in self.returns(program):
+            total += r
+        return total / self.n
+
+    @abstractmethod
+    def rollout(self, program: Program | str, instance: int = 0, trace: bool = True) -> Rollout:
+        """Run one episode on instance ``instance`` (0-based), optionally recording a trace."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id} n={self.n} seed={self.seed}>"
