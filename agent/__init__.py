@@ -1,1 +1,37 @@
-"""The agent layer: LLM gateway, Pythonic-DSL conversion, revision, solve(), CLI and service."""
+"""The agent layer: LLM gateway, Pythonic-DSL conversion, revision, solve(), CLI and service.
+
+The front door::
+
+    from agent import solve, match_task
+    result = solve("pick up the key and open the door")   # embedded model, no key needed
+    print(result.program, result.reward)
+
+Exports are loaded lazily so that ``import agent`` stays fast (no litellm, no numba).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.pipeline.matching import match_task
+    from agent.pipeline.results import MatchResult, SolveResult
+    from agent.pipeline.support import SolveConfig
+    from agent.solve import solve
+
+__all__ = ["MatchResult", "SolveConfig", "SolveResult", "match_task", "solve"]
+
+_LAZY = {
+    "solve": "agent.solve",
+    "match_task": "agent.pipeline.matching",
+    "MatchResult": "agent.pipeline.results",
+    "SolveResult": "agent.pipeline.results",
+    "SolveConfig": "agent.pipeline.support",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'agent' has no attribute {name!r}")

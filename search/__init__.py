@@ -1,1 +1,34 @@
-"""Programmatic search: search space, hill climbing, Scheduled HC and the LLM-GS loop."""
+"""Programmatic search: search space, hill climbing, Scheduled HC and the LLM-GS loop.
+
+The public API:
+
+- :func:`random_program`, :func:`neighbours`, :func:`neighbour`: the reference's search space
+  (spec/benchmark.md §6.1-6.3) on our tuple AST.
+- :func:`k_schedule`: Scheduled HC's neighbourhood size (§6.5).
+- :func:`hill_climbing`, :func:`scheduled_hill_climbing`, :func:`llmgs_search`,
+  :func:`random_search` (and the generic :func:`search`): each returns a frozen
+  :class:`SearchResult` with the paper's evaluation count, the unique count and the curve.
+- :class:`SearchConfig`: every setting of a run; :func:`run_many` / :class:`SearchJob`: many
+  independent searches on a process pool or Ray.
+
+``search`` never imports an LLM library.
+"""
+
+from search.config import METHODS, SearchConfig
+from search.methods import (
+    hill_climbing,
+    llmgs_search,
+    random_search,
+    scheduled_hill_climbing,
+    search,
+)
+from search.parallel import SearchJob, run_many
+from search.results import SearchResult, SkippedSeed
+from search.schedule import k_schedule
+from search.space import neighbour, neighbours, random_program, within_limits
+
+__all__ = [
+    "METHODS", "SearchConfig", "SearchJob", "SearchResult", "SkippedSeed", "hill_climbing",
+    "k_schedule", "llmgs_search", "neighbour", "neighbours", "random_program", "random_search",
+    "run_many", "scheduled_hill_climbing", "search", "within_limits",
+]  # fmt: skip

@@ -111,19 +111,25 @@ MINIGRID = Grammar(
     domain="minigrid",
     actions=_frozen(
         {
-            "forward": "move one cell forward; nothing happens if the cell ahead is blocked",
+            "forward": (
+                "move one cell forward; walls, closed doors, balls and boxes block it (the agent "
+                "stays); stepping onto lava ends the episode"
+            ),
             "left": "turn 90 degrees to the left",
             "right": "turn 90 degrees to the right",
-            "pickup": "pick up the object in front of the agent",
-            "drop": "drop the carried object onto the cell in front of the agent",
-            "toggle": "open or close the door in front of the agent",
+            "pickup": "pick up the ball or box in front of the agent (only when carrying nothing)",
+            "drop": "drop the carried object onto the empty cell in front of the agent",
+            "toggle": "open or close the door in front of the agent (a toggled box vanishes)",
         }
     ),
     perceptions=_frozen(
         {
-            "front_is_clear": "True if the agent can step forward (empty, lava and open doors)",
+            "front_is_clear": (
+                "True if the agent can step forward: an empty cell, the goal, an open door, or "
+                "lava (lava counts as clear)"
+            ),
             "front_object_type": "True if the object in front has the given type",
-            "front_object_color": "True if the object in front has the given colour",
+            "front_object_color": "True if the object in front has the given colour (lava is red)",
             "is_carrying_object": "True if the agent carries an object",
         }
     ),

@@ -1,0 +1,93 @@
+"""``llmgs llm PROMPT``: one completion through the gateway, to check that a backend works."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from agent.llm.types import DEFAULT_MODEL, LLMConfig, SamplingSettings
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the model/backend options shared by commands that call a model."""
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"litellm model string, or local/qwen2.5-coder-0.5b|1.5b (default {DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--api-base",
+        default=None,
+        help="URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 "
+        "(key from LLMGS_API_KEY, if the server needs one)",
+    )
+    parser.add_argument("--gguf", type=Path, default=None, help="your own GGUF file for local/")
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    cache.add_argument(
+        "--replay",
+        action="store_true",
+        help="answer only from the cache; fail on a miss (offline replay)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> LLMConfig:
+    """Build an :class:`LLMConfig` from the options of :func:`add_backend_arguments`."""
+    mode = "off" if args.no_cache else "replay" if args.replay else "on"
+    return LLMConfig(model=args.model, api_base=args.api_base, cache=mode, gguf_path=args.gguf)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``llm`` subcommand."""
+    parser = subparsers.add_parser(
+        "llm",
+        help="ask a model one question through the gateway (checks a backend)",
+        description="Send PROMPT to a model through the llmgs gateway (cache, retries, usage) "
+        "and print the answer.",
+    )
+    parser.add_argument("prompt", help="the user message")
+    add_backend_arguments(parser)
+    parser.add_argument("--system", default=None, help="an optional system message")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="default 0 (greedy)")
+    parser.add_argument("--max-tokens", type=int, default=256, help="default 256")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``llmgs llm``; returns the exit code."""
+    from agent.llm.gateway import Gateway
+
+    gateway = Gateway(config_from_args(args))
+    messages = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": args.prompt})
+    settings = SamplingSettings(
+        n=1, temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
+    )
+    start = time.perf_counter()
+    out = gateway.complete(messages, settings)
+    latency = time.perf_counter() - start
+    item = out.items[0]
+    if args.json:
+        record = {
+            "text": item.text,
+            "cached": item.cached,
+            "prompt_tokens": item.prompt_tokens,
+            "completion_tokens": item.completion_tokens,
+            "latency_s": round(latency, 4),
+        }
+        print(json.dumps(record))
+    else:
+        print(item.text)
+        source = "cached" if item.cached else "generated"
+        print(
+            f"[{args.model}: {source} in {latency:.2f} s, {item.prompt_tokens} prompt + "
+            f"{item.completion_tokens} completion tokens]",
+            file=sys.stderr,
+        )
+    return 0

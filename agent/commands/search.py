@@ -1,0 +1,77 @@
+"""``llmgs search``: pure program search on a task (no language model)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``search`` subcommand."""
+    parser = subparsers.add_parser(
+        "search",
+        help="search for a program with Scheduled HC, HC or random search (no LLM)",
+        description="Search the DSL for a program that solves a task. Budgets count every "
+        "program evaluated on all instances as 1, duplicates included (the paper's counting); "
+        "the budget is exact. Ctrl-C stops cleanly and prints the best program so far; with "
+        "--run-dir the run can be resumed later with --resume.",
+    )
+    parser.add_argument("--task", required=True, help="task id, e.g. karel/DoorKey")
+    parser.add_argument(
+        "--method", choices=("shc", "hc", "random", "llmgs"), default="shc",
+        help="shc: Scheduled HC (default); hc: hill climbing with fixed k; random: random "
+        "programs; llmgs: Scheduled HC cycling from --seed-programs",
+    )  # fmt: skip
+    parser.add_argument("--budget", type=int, default=None, help="evaluations (task default)")
+    parser.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
+    parser.add_argument("--k", type=int, default=250, help="neighbours per step for hc")
+    parser.add_argument("--workers", type=int, default=1, help="evaluation processes")
+    parser.add_argument("--init", default=None, help="DSL program to start the first climb")
+    parser.add_argument(
+        "--seed-programs", type=Path, default=None,
+        help="file with one DSL program per line (llmgs)",
+    )  # fmt: skip
+    parser.add_argument("--n", type=int, default=32, help="task instances (default 32)")
+    parser.add_argument("--run-dir", default=None, help="folder for events.jsonl + checkpoints")
+    parser.add_argument("--resume", default=None, metavar="DIR", help="resume the run in DIR")
+    parser.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``llmgs search``; returns the exit code (0 solved or budget used, 130 interrupted)."""
+    import envs
+    from envs.errors import ConfigError
+    from search import SearchConfig, search
+
+    if args.resume is not None and args.run_dir is not None and args.resume != args.run_dir:
+        raise ConfigError("give either --run-dir or --resume (the run folder), not both")
+    budget = args.budget if args.budget is not None else envs.info(args.task).default_budget
+    seeds: list[str] = []
+    if args.seed_programs is not None:
+        lines = args.seed_programs.read_text(encoding="utf-8").splitlines()
+        seeds = [line.strip() for line in lines if line.strip()]
+    config = SearchConfig(
+        budget=budget, seed=args.seed, k=args.k, workers=args.workers,
+        progress=not args.no_progress, run_dir=args.resume or args.run_dir,
+        resume=args.resume is not None, checkpoint_every_s=args.checkpoint_every,
+    )  # fmt: skip
+    task = envs.make(args.task, n=args.n)
+    result = search(task, args.method, init=args.init, seed_programs=seeds, config=config)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(f"task        {result.task_id} ({result.method}, seed {result.seed})")
+        print(f"best return {result.best_return}")
+        print(f"program     {result.best_program}")
+        print(
+            f"evaluations {result.evaluations:,} of {result.budget:,} "
+            f"({result.unique_evaluations:,} unique); stopped: {result.stop_reason}"
+        )
+        print(f"time        {sum(result.stage_times.values()):.1f} s")
+    if result.stop_reason == "interrupted":
+        print("interrupted: best program so far printed above", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,84 @@
+"""The event stream of ``agent.solve()``: what the CLI prints, the service streams and runs save.
+
+Every event is a JSON-ready ``dict`` with at least ``event`` (its name), ``time`` (Unix seconds)
+and ``stage`` (the stage running when it was emitted). ``solve(on_event=...)`` receives each one
+as it happens; the run directory appends them to ``events.jsonl``; the HTTP service forwards them
+as server-sent events (``event:`` is the name, ``data:`` the dict).
+
+========================  =====================================================================
+event                     fields (besides ``event``, ``time``, ``stage``)
+========================  =====================================================================
+``solve_started``         ``description``, ``task`` (override or None), ``model``, ``budget``,
+                          ``seed``, ``samples``, ``revision``, ``rounds``, ``mode``
+``task_matched``          ``task``, ``confidence``, ``method``, ``alternatives`` [[id, score]]
+``stage_started``         (the new ``stage``: match, generate, revision, search, agent, verify)
+``stage_finished``        ``seconds``
+``llm_request``           ``round``, ``sample``, ``of``: one model request is about to be sent
+``llm_progress``          ``round``, ``sample``, ``of``, ``cached``, ``completion_tokens``,
+                          ``seconds``, ``tokens_per_s`` (None when cached)
+``candidate``             ``round``, ``sample``, ``accepted``, ``source``, ``program``,
+                          ``reason``, ``message``, ``return`` (when accepted)
+``acceptance``            ``round``, ``total``, ``accepted``, ``acceptance_rate``, ``by_reason``
+``revision_feedback``     ``round``, ``method``, ``feedback`` (the text fed back to the model),
+                          ``program`` and ``return`` of the traced program (trace methods)
+``revision_round``        ``round``, ``method``, ``programs``, ``best_program``, ``best_return``,
+                          ``improved``
+``best_updated``          ``evaluations``, ``best_return``, ``program``
+``search_progress``       ``evaluations``, ``best_return``, ``climbs``, ``k``
+``tool_call``             ``step``, ``tool``, ``arguments``, ``result`` (agent mode)
+``warning``               ``message``
+``solve_finished``        ``task``, ``reward``, ``program``, ``evaluations``,
+                          ``unique_evaluations``, ``stop_reason``, ``llm``
+========================  =====================================================================
+
+Consumers must ignore fields and events they do not know: new ones may be added.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Event = dict[str, Any]
+OnEvent = Callable[[Event], None]
+
+EVENT_NAMES: tuple[str, ...] = (
+    "solve_started",
+    "task_matched",
+    "stage_started",
+    "stage_finished",
+    "llm_request",
+    "llm_progress",
+    "candidate",
+    "acceptance",
+    "revision_feedback",
+    "revision_round",
+    "best_updated",
+    "search_progress",
+    "tool_call",
+    "warning",
+    "solve_finished",
+)
+
+
+class Emitter:
+    """Stamps events with their name, time and current stage and hands them to every sink.
+
+    Args:
+        sinks: Callables receiving each event dict (None entries are skipped).
+    """
+
+    def __init__(self, sinks: Iterable[OnEvent | None]) -> None:
+        self.sinks = [s for s in sinks if s is not None]
+        self.stage = "start"
+
+    def __call__(self, name: str, **data: Any) -> None:
+        """Emit the event ``name`` with ``data``."""
+        event: Event = {"event": name, "time": time.time(), "stage": self.stage, **data}
+        for sink in self.sinks:
+            sink(event)
+
+    def add_sink(self, sink: OnEvent) -> None:
+        """Send later events to ``sink`` too."""
+        self.sinks.append(sink)

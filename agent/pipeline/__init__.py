@@ -1,0 +1,1 @@
+"""The pieces of ``agent.solve()``: matching, sampling, revision, results and run directories."""

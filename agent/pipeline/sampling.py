@@ -1,0 +1,189 @@
+"""Asking the model for programs: sample, convert, score, and count what was accepted.
+
+One round of proposals (spec/benchmark.md §7.2): ask for ``n`` answers, convert each one
+(Pythonic-DSL: the Python block exactly, else the model's own DSL), score the accepted programs
+on the task, and ask again for the missing ones up to ``top_up`` more times. Local models are
+asked one answer per request, so progress (and tokens/s) shows after every answer; remote ones
+get one request with ``n`` samples, which bills the prompt once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from agent.conversion.acceptance import AcceptanceStats, ConversionOutcome, convert_answer, tally
+from agent.events import Emitter
+from agent.llm.types import LLM, SamplingSettings
+from agent.tools.rollout import mean_return
+from envs.task import Task
+
+
+class Scorer:
+    """Scores programs on the task, counting every evaluation (paper counting) and caching.
+
+    Args:
+        task: The task.
+        budget: Evaluations allowed; :meth:`score` returns None once it is used up.
+    """
+
+    def __init__(self, task: Task, budget: int) -> None:
+        self.task = task
+        self.budget = budget
+        self.count = 0
+        self.values: dict[str, float] = {}
+
+    def score(self, program: str) -> float | None:
+        """Mean return of a canonical program text, or None when the budget is used up."""
+        if self.count >= self.budget:
+            return None
+        self.count += 1
+        if program not in self.values:
+            self.values[program] = mean_return(self.task.returns(program), self.task.n)
+        return self.values[program]
+
+    @property
+    def unique(self) -> int:
+        """Distinct programs scored."""
+        return len(self.values)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One model answer and what became of it.
+
+    Attributes:
+        sample: Index of the answer within its round.
+        text: The answer.
+        outcome: The conversion outcome (program or rejection reason).
+        value: The program's mean return (None when rejected or not scored).
+        cached: Whether the answer came from the completion cache.
+    """
+
+    sample: int
+    text: str
+    outcome: ConversionOutcome
+    value: float | None
+    cached: bool
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The proposals of one round.
+
+    Attributes:
+        proposals: Every answer, in order.
+        stats: Acceptance counts over them.
+    """
+
+    proposals: tuple[Proposal, ...]
+    stats: AcceptanceStats
+
+    @property
+    def scored(self) -> list[tuple[str, float]]:
+        """``(program, return)`` of the accepted, scored answers, in answer order."""
+        return [
+            (p.outcome.program, p.value)
+            for p in self.proposals
+            if p.outcome.program is not None and p.value is not None
+        ]
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """How to sample one round.
+
+    Attributes:
+        n: Accepted programs wanted.
+        settings: Temperature, top_p, max_tokens (``n`` and ``seed`` are set per request).
+        seed: Seed of sample 0; sample i uses ``seed + i``.
+        per_request: Answers asked per request (1 for local models).
+        top_up: Extra attempts for the answers that were rejected.
+        strategy: Conversion strategy (``pythonic_dsl``, ``python``, ``dsl``).
+    """
+
+    n: int
+    settings: SamplingSettings
+    seed: int
+    per_request: int
+    top_up: int = 1
+    strategy: str = "pythonic_dsl"
+
+
+def propose(
+    llm: LLM,
+    messages: Sequence[Mapping[str, str]],
+    plan: SamplingPlan,
+    scorer: Scorer,
+    emit: Emitter,
+    *,
+    round_no: int = 0,
+    should_stop: Callable[[], bool] | None = None,
+) -> Batch:
+    """Sample one round of programs (see the module docstring).
+
+    Raises:
+        LLMError: The model failed (CacheMiss in replay-only mode).
+    """
+    proposals: list[Proposal] = []
+    wanted, next_sample = plan.n, 0
+    for _attempt in range(plan.top_up + 1):
+        while wanted > 0:
+            if should_stop is not None and should_stop():
+                return Batch(tuple(proposals), tally(p.outcome for p in proposals))
+            count = min(plan.per_request, wanted)
+            new = _request(llm, messages, plan, scorer, emit, round_no, next_sample, count)
+            proposals += new
+            next_sample += count
+            wanted -= count
+        accepted = sum(1 for p in proposals if p.outcome.accepted)
+        wanted = plan.n - accepted
+        if wanted <= 0:
+            break
+    stats = tally(p.outcome for p in proposals)
+    emit("acceptance", round=round_no, **stats.to_dict())
+    return Batch(tuple(proposals), stats)
+
+
+def _request(
+    llm: LLM,
+    messages: Sequence[Mapping[str, str]],
+    plan: SamplingPlan,
+    scorer: Scorer,
+    emit: Emitter,
+    round_no: int,
+    first: int,
+    count: int,
+) -> list[Proposal]:
+    settings = SamplingSettings(
+        n=count,
+        temperature=plan.settings.temperature,
+        top_p=plan.settings.top_p,
+        max_tokens=plan.settings.max_tokens,
+        seed=plan.seed + first,
+        stop=plan.settings.stop,
+    )
+    emit("llm_request", round=round_no, sample=first, of=plan.n, n=count)
+    started = time.perf_counter()
+    answers = llm.complete(messages, settings)
+    seconds = time.perf_counter() - started
+    tokens = sum(c.completion_tokens for c in answers.items)
+    fresh = not all(c.cached for c in answers.items)
+    emit(
+        "llm_progress", round=round_no, sample=first + count, of=plan.n, cached=not fresh,
+        completion_tokens=tokens, seconds=round(seconds, 3),
+        tokens_per_s=round(tokens / seconds, 1) if fresh and seconds > 0 else None,
+    )  # fmt: skip
+    out = []
+    domain = scorer.task.domain
+    for k, item in enumerate(answers.items):
+        outcome = convert_answer(item.text, domain, plan.strategy)  # type: ignore[arg-type]
+        value = scorer.score(outcome.program) if outcome.program is not None else None
+        emit(
+            "candidate", round=round_no, sample=first + k, accepted=outcome.accepted,
+            source=outcome.source, program=outcome.program, reason=outcome.reason,
+            message=outcome.message, **{"return": value},
+        )  # fmt: skip
+        out.append(Proposal(first + k, item.text, outcome, value, item.cached))
+    return out

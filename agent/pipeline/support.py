@@ -1,0 +1,195 @@
+"""Plumbing of ``solve()``: its config, a metered model, a cancellable task and stage timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from agent.events import Emitter
+from agent.llm.types import LLM, CacheMode, Completions, SamplingSettings
+from agent.llm.usage import Usage
+from agent.pipeline.results import StageTiming
+from envs.dsl.ast import Program
+from envs.errors import ConfigError
+from envs.task import Rollout, Task
+
+#: The embedded model ``llmgs solve`` uses when none is named (see docs/solve.md for why).
+DEFAULT_SOLVE_MODEL = "local/qwen2.5-coder-0.5b"
+#: Samples per round: the paper's 32 for remote models; local models on a CPU write about one
+#: answer every 3-10 s, so 8 keeps a round near a minute.
+API_SAMPLES = 32
+LOCAL_SAMPLES = 8
+#: Default evaluation budget cap: the paper's 1e6 Karel budget takes ~20 min even compiled;
+#: 50k takes about a minute on one core and is where most of the gain of small budgets is.
+DEFAULT_BUDGET_CAP = 50_000
+Mode = Literal["pipeline", "agent"]
+
+
+@dataclass(frozen=True)
+class SolveConfig:
+    """Every setting of a solve run (``solve()``'s keyword arguments).
+
+    Attributes:
+        model: litellm model string, ``local/...`` for an embedded model, or None for pure
+            search (no model at all).
+        budget: Evaluations allowed in total (proposals scored + search); None for
+            ``min(task default, 50,000)``.
+        seed: Seed of the search and of the model's sampling.
+        strategy: Prompt strategy: ``pythonic_dsl`` (paper), ``python`` or ``dsl``.
+        revision: ``none``, ``regeneration``, ``regeneration_with_reward``,
+            ``execution_trace`` or ``program_execution_trace``.
+        rounds: Revision rounds at most (stops early when a round does not improve).
+        samples: Programs wanted per round; None for 32 (remote) or 8 (local).
+        temperature: Sampling temperature (paper: 1.0).
+        top_p: Nucleus mass (paper: 1.0).
+        max_tokens: Tokens per answer; None for 1024 (remote) or 512 (local).
+        instances: Task instances (benchmark: 32).
+        mode: ``pipeline`` (the LLM-GS order, any model) or ``agent`` (the model calls tools).
+        agent_steps: Tool calls allowed in agent mode.
+        cache: Completion cache: ``on``, ``off`` or ``replay`` (cache only, a miss fails).
+        cache_dir: Completion cache folder; None for the gateway's default.
+        api_base: URL of an OpenAI-compatible server.
+        save: Write a run directory.
+        runs_dir: Root of run directories; None for ``$LLMGS_RUNS_DIR`` or ``./runs``.
+        confirm_match: Ask the model to confirm the matched task (None: only when unsure).
+        n_threads: Threads of an embedded model (None: the gateway's choice).
+    """
+
+    model: str | None = DEFAULT_SOLVE_MODEL
+    budget: int | None = None
+    seed: int = 0
+    strategy: str = "pythonic_dsl"
+    revision: str = "none"
+    rounds: int = 3
+    samples: int | None = None
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int | None = None
+    instances: int = 32
+    mode: Mode = "pipeline"
+    agent_steps: int = 8
+    cache: CacheMode = "on"
+    cache_dir: Path | None = None
+    api_base: str | None = None
+    save: bool = True
+    runs_dir: str | None = None
+    confirm_match: bool | None = None
+    n_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        from agent.pipeline.revision import METHODS
+
+        if self.revision not in METHODS:
+            raise ConfigError(f"unknown revision {self.revision!r}; choose one of {METHODS}")
+        if self.mode not in ("pipeline", "agent"):
+            raise ConfigError(f"mode must be 'pipeline' or 'agent', got {self.mode!r}")
+        if self.budget is not None and self.budget < 0:
+            raise ConfigError(f"budget must be >= 0, got {self.budget}")
+        if self.samples is not None and self.samples < 1:
+            raise ConfigError(f"samples must be >= 1, got {self.samples}")
+        if self.rounds < 0 or self.instances < 1 or self.agent_steps < 1:
+            raise ConfigError("rounds must be >= 0, instances and agent_steps >= 1")
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the model runs embedded on this machine's CPU."""
+        return self.model is not None and self.model.startswith("local/")
+
+    def resolved_samples(self) -> int:
+        """Programs per round."""
+        if self.samples is not None:
+            return self.samples
+        return LOCAL_SAMPLES if self.is_local else API_SAMPLES
+
+    def resolved_max_tokens(self) -> int:
+        """Tokens per answer."""
+        if self.max_tokens is not None:
+            return self.max_tokens
+        return 512 if self.is_local else 1024
+
+
+class MeteredLLM:
+    """Wraps any :class:`LLM` and sums the usage of its answers (fakes report usage too)."""
+
+    def __init__(self, inner: LLM) -> None:
+        self.inner = inner
+        self.usage = Usage()
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], settings: SamplingSettings
+    ) -> Completions:
+        """Forward the request and add its usage."""
+        answers = self.inner.complete(messages, settings)
+        self.usage = self.usage + answers.usage
+        return answers
+
+
+class Cancelled(KeyboardInterrupt):
+    """Raised inside the search when ``should_stop()`` says so.
+
+    A KeyboardInterrupt on purpose: the search engine treats it as Ctrl-C and returns the best
+    program found so far instead of losing the run.
+    """
+
+
+class CancellableTask(Task):
+    """A task that checks ``should_stop`` before each evaluation it computes.
+
+    Args:
+        inner: The task evaluated.
+        should_stop: Polled before each computed evaluation; True stops the search.
+        tick: Called before each computed evaluation (progress heartbeats).
+    """
+
+    def __init__(
+        self,
+        inner: Task,
+        should_stop: Callable[[], bool] | None,
+        tick: Callable[[], None] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.id, self.domain, self.n = inner.id, inner.domain, inner.n
+        self.seed, self.description = inner.seed, inner.description
+        self.should_stop = should_stop
+        self.tick = tick
+
+    def returns(self, program: Program | str) -> list[float]:
+        """The inner task's returns, after the stop check."""
+        if self.should_stop is not None and self.should_stop():
+            raise Cancelled("solve was cancelled")
+        if self.tick is not None:
+            self.tick()
+        return self.inner.returns(program)
+
+    def rollout(self, program: Program | str, instance: int = 0, trace: bool = True) -> Rollout:
+        """The inner task's rollout."""
+        return self.inner.rollout(program, instance, trace)
+
+    def __getattr__(self, name: str) -> object:
+        # Renderers and world printers reach for task-specific attributes (initial_world, ...).
+        return getattr(self.inner, name)
+
+
+class StageClock:
+    """Times stages and announces them on the emitter."""
+
+    def __init__(self, emit: Emitter) -> None:
+        self.emit = emit
+        self.timings: list[StageTiming] = []
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Run the body as stage ``name``."""
+        self.emit.stage = name
+        self.emit("stage_started")
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            self.timings.append(StageTiming(name, seconds))
+            self.emit("stage_finished", seconds=round(seconds, 3))

@@ -1,0 +1,328 @@
+"""Render the LLM-GS prompts from the template files in ``prompts/``.
+
+Structure (spec/benchmark.md §7.1): a system message with the environment, the actions, the
+perceptions, the Python rules and the Python -> DSL conversion table; a user message with the
+task name, four sentences (map, agent start, goal, return) and the request. The action,
+perception, grammar and conversion-table sections are generated from ``envs.dsl.grammar`` so
+that prompt and parser cannot drift apart. Templates use ``string.Template`` and a missing
+variable is an error, never a blank.
+
+Example:
+    >>> messages = render_prompt("karel/Harvester")
+    >>> [m["role"] for m in messages]
+    ['system', 'user']
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+
+from agent.conversion.acceptance import STRATEGIES
+from agent.conversion.to_python import to_python
+from envs.dsl.grammar import MAX_REPEAT, Grammar, grammar
+from envs.errors import ConfigError, TaskNotFound
+
+Message = dict[str, str]
+RevisionMethod = Literal[
+    "regeneration", "regeneration_with_reward", "execution_trace", "program_execution_trace"
+]
+REVISION_METHODS: tuple[str, ...] = (
+    "regeneration",
+    "regeneration_with_reward",
+    "execution_trace",
+    "program_execution_trace",
+)
+_DOMAIN_NAMES = {"karel": "Karel", "minigrid": "Minigrid"}
+
+
+@dataclass(frozen=True)
+class TaskPrompt:
+    """What the user prompt says about a task.
+
+    Attributes:
+        name: Display name, printed upper case after ``TASK NAME:``.
+        description: The task in plain words (for benchmark tasks: map, start, goal, return).
+        domain: ``"karel"`` or ``"minigrid"``.
+    """
+
+    name: str
+    description: str
+    domain: str = "karel"
+
+
+def read_template(path: str) -> str:
+    """Read a template file of the ``prompts`` package (e.g. ``"user/task.txt"``).
+
+    Raises:
+        ConfigError: No such template.
+    """
+    node = resources.files("prompts")
+    for part in path.split("/"):
+        node = node.joinpath(part)
+    if not node.is_file():
+        raise ConfigError(f"no prompt template {path!r} in the prompts package")
+    return node.read_text(encoding="utf-8")
+
+
+def fill(path: str, values: Mapping[str, Any]) -> str:
+    """Fill the template at ``path``; a variable without a value is an error.
+
+    Raises:
+        ConfigError: The template names a variable that ``values`` lacks, or has a stray ``$``.
+    """
+    template = string.Template(read_template(path))
+    try:
+        return template.substitute(values).rstrip("\n")
+    except KeyError as err:
+        raise ConfigError(f"prompt template {path!r} needs the variable {err.args[0]!r}") from None
+    except ValueError as err:
+        raise ConfigError(f"prompt template {path!r} is malformed: {err}") from None
+
+
+@cache
+def _task_table() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(read_template("tasks.yaml"))
+
+
+def task_prompt(task: str | TaskPrompt) -> TaskPrompt:
+    """Look up a benchmark task's prompt text by id (``"karel/DoorKey"``) or bare name.
+
+    Raises:
+        TaskNotFound: No task description has that id or name.
+    """
+    if isinstance(task, TaskPrompt):
+        return task
+    table = _task_table()
+    ids = [task] if "/" in task else [f"{d}/{task}" for d in _DOMAIN_NAMES]
+    for task_id in ids:
+        if task_id in table:
+            entry = dict(table[task_id])
+            while "like" in entry:
+                base = dict(table[entry.pop("like")])
+                entry = {**base, **entry}
+            sentences = " ".join(entry[k] for k in ("map", "start", "goal", "return"))
+            return TaskPrompt(entry["name"], sentences, task_id.split("/", 1)[0])
+    raise TaskNotFound(f"no task description for {task!r}; known: {', '.join(table)}")
+
+
+def task_ids() -> list[str]:
+    """Ids of every task that has a prompt description."""
+    return list(_task_table())
+
+
+# -- sections generated from the grammar ---------------------------------------------------
+def _call(name: str, gram: Grammar) -> str:
+    if gram.takes_arg(name):
+        return f'{name}("{gram.perception_args[name][0]}")'
+    return f"{name}()"
+
+
+def _dsl_term(name: str, gram: Grammar) -> str:
+    if gram.takes_arg(name):
+        return f"{name} h( {'|'.join(gram.perception_args[name])} h)"
+    return name
+
+
+def _perception_meaning(name: str, gram: Grammar) -> str:
+    meaning = gram.perceptions[name]
+    if gram.takes_arg(name):
+        values = ", ".join(f'"{v}"' for v in gram.perception_args[name])
+        meaning += f"; the argument is one of {values}"
+    return meaning
+
+
+def conversion_rows(domain: str) -> list[tuple[str, str]]:
+    """(Python, DSL) pairs of the conversion table; tests check each row with the converter."""
+    gram = grammar(domain)
+    rows = [
+        ("def run(): BODY", "DEF run m( BODY m)"),
+        ("while COND: BODY", "WHILE c( COND c) w( BODY w)"),
+        ("if COND: BODY", "IF c( COND c) i( BODY i)"),
+        ("if COND: BODY1 else: BODY2", "IFELSE c( COND c) i( BODY1 i) ELSE e( BODY2 e)"),
+        (f"for _ in range(n): BODY  (n = 0..{MAX_REPEAT})", "REPEAT R=n r( BODY r)"),
+        ("not COND", "not c( COND c)"),
+    ]
+    rows += [(f"{a}()", a) for a in gram.actions]
+    for p in gram.perceptions:
+        example = f"{p} h( {gram.perception_args[p][0]} h)" if gram.takes_arg(p) else p
+        rows.append((_call(p, gram), example))
+    return rows
+
+
+def example_program(gram: Grammar) -> str:
+    """A small DSL program built from the grammar's names, shown converted in the prompt."""
+    actions = list(gram.actions)
+    cond = next(p for p in gram.perceptions if not gram.takes_arg(p))
+    return (
+        f"DEF run m( WHILE c( {cond} c) w( {actions[0]} w) REPEAT R=2 r( {actions[1]} r) "
+        f"IFELSE c( not c( {cond} c) c) i( {actions[2]} i) ELSE e( {actions[0]} e) m)"
+    )
+
+
+def _example(gram: Grammar) -> str:
+    program = example_program(gram)
+    python = to_python(program, gram.domain).rstrip("\n")
+    return f"For example, this Python program:\n{python}\nis this DSL program:\n{program}"
+
+
+def sections(domain: str) -> dict[str, str]:
+    """The generated prompt sections of a domain, by template variable name."""
+    gram = grammar(domain)
+    rows = conversion_rows(domain)
+    width = max(len(py) for py, _ in rows)
+    perceptions = " | ".join(_dsl_term(p, gram) for p in gram.perceptions)
+    return {
+        "environment": read_template(f"{domain}/environment.txt").strip(),
+        "domain_name": _DOMAIN_NAMES[domain],
+        "actions": "\n".join(f"- {a}(): {m}" for a, m in gram.actions.items()),
+        "perceptions": "\n".join(
+            f"- {_call(p, gram)}: {_perception_meaning(p, gram)}" for p in gram.perceptions
+        ),
+        "dsl_actions": "\n".join(f"- {a}: {m}" for a, m in gram.actions.items()),
+        "dsl_perceptions": "\n".join(
+            f"- {_dsl_term(p, gram)}: {_perception_meaning(p, gram)}" for p in gram.perceptions
+        ),
+        "python_rules": read_template("python_rules.txt").strip(),
+        "conversion_table": "\n".join(f"{py.ljust(width)}  ->  {dsl}" for py, dsl in rows)
+        + "\n\n"
+        + _example(gram),
+        "dsl_grammar": "\n".join(
+            [
+                "program   := DEF run m( block m)",
+                "block     := statement | statement block",
+                "statement := WHILE c( cond c) w( block w) | IF c( cond c) i( block i)",
+                "           | IFELSE c( cond c) i( block i) ELSE e( block e)",
+                f"           | REPEAT R=n r( block r)    (n is 0..{MAX_REPEAT})",
+                "           | action",
+                "cond      := perception | not c( perception c)",
+                f"action    := {' | '.join(gram.actions)}",
+                f"perception:= {perceptions}",
+            ]
+        ),
+    }
+
+
+# -- rendering -----------------------------------------------------------------------------
+def _check(strategy: str) -> None:
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def _user_parts(info: TaskPrompt, strategy: str, n_programs: int) -> dict[str, str]:
+    if n_programs < 1:
+        raise ConfigError(f"n_programs must be at least 1, got {n_programs}")
+    values = {
+        **sections(info.domain),
+        "task_name": info.name.upper(),
+        "task_description": info.description,
+        "n_programs": str(n_programs),
+        "plural": "" if n_programs == 1 else "s",
+    }
+    return {"task": fill("user/task.txt", values), "ask": fill(f"user/{strategy}.txt", values)}
+
+
+def render_prompt(
+    task: str | TaskPrompt, strategy: str = "pythonic_dsl", *, n_programs: int = 1
+) -> list[Message]:
+    """The system and user messages that ask a model for programs.
+
+    Args:
+        task: A task id (``"karel/DoorKey"``), a bare benchmark name, or a :class:`TaskPrompt`
+            for a task described in the user's own words.
+        strategy: ``"pythonic_dsl"`` (Python, then its DSL translation), ``"python"`` or
+            ``"dsl"``.
+        n_programs: Programs asked for in one answer.
+
+    Raises:
+        TaskNotFound: Unknown task id. ConfigError: unknown strategy or a template error.
+    """
+    _check(strategy)
+    info = task_prompt(task)
+    system = fill(f"system/{strategy}.txt", sections(info.domain))
+    user = fill("user/request.txt", _user_parts(info, strategy, n_programs))
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def format_programs(programs: Iterable[str], domain: str) -> str:
+    """Distinct programs as Python, in sorted canonical order (the reference used set order)."""
+    unique = sorted(set(programs))
+    return "\n\n".join(
+        f"Program {k}:\n{_indent(to_python(p, domain))}" for k, p in enumerate(unique, 1)
+    )
+
+
+def format_scored(scored: Iterable[tuple[str, float]], domain: str) -> str:
+    """Distinct (program, score) pairs as Python, best score first."""
+    best: dict[str, float] = {}
+    for program, score in scored:
+        best[program] = max(score, best.get(program, score))
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "\n\n".join(
+        f"Program {k} (average return {score:.4g}):\n{_indent(to_python(p, domain))}"
+        for k, (p, score) in enumerate(ranked, 1)
+    )
+
+
+def render_revision(
+    method: str,
+    task: str | TaskPrompt,
+    strategy: str = "pythonic_dsl",
+    *,
+    programs: Iterable[str] = (),
+    scored_programs: Iterable[tuple[str, float]] = (),
+    program: str | None = None,
+    score: float | None = None,
+    trace: str | None = None,
+    n_programs: int = 1,
+) -> list[Message]:
+    """Messages of a revision round (spec/benchmark.md §7.5).
+
+    Args:
+        method: One of :data:`REVISION_METHODS`.
+        task: As for :func:`render_prompt`.
+        strategy: As for :func:`render_prompt`.
+        programs: ``regeneration``: the previous round's DSL programs.
+        scored_programs: ``regeneration_with_reward``: (DSL program, average return) pairs.
+        program: Trace methods: the DSL program that was traced.
+        score: Trace methods: its average return.
+        trace: Trace methods: the text from :func:`agent.revision_feedback.format_trace`.
+        n_programs: Programs asked for.
+
+    Raises:
+        ConfigError: Unknown method or strategy, or the method's inputs are missing.
+    """
+    if method not in REVISION_METHODS:
+        raise ConfigError(
+            f"unknown revision method {method!r}; choose one of {', '.join(REVISION_METHODS)}"
+        )
+    _check(strategy)
+    info = task_prompt(task)
+    values: dict[str, str] = dict(_user_parts(info, strategy, n_programs))
+    if method == "regeneration":
+        values["programs"] = format_programs(programs, info.domain)
+    elif method == "regeneration_with_reward":
+        values["scored_programs"] = format_scored(scored_programs, info.domain)
+    else:
+        if program is None or score is None or trace is None:
+            raise ConfigError(f"revision method {method!r} needs program, score and trace")
+        values.update(
+            program=to_python(program, info.domain).rstrip("\n"), score=f"{score:.4g}", trace=trace
+        )
+    if method.startswith("regeneration") and not values.get(
+        "programs", values.get("scored_programs")
+    ):
+        raise ConfigError(f"revision method {method!r} needs at least one previous program")
+    system = fill(f"system/{strategy}.txt", sections(info.domain))
+    user = fill(f"revision/{method}.txt", values)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]

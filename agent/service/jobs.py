@@ -1,0 +1,244 @@
+"""Jobs: a SQLite queue served by worker processes with bounded concurrency.
+
+:class:`JobManager` owns a scheduler thread. Each tick it reaps finished workers and starts the
+oldest queued jobs while fewer than ``max_workers`` run. A job runs in its own process
+(:func:`agent.service.worker.main`), so a crash, a runaway search or a cancellation never
+takes the server down, and cancelling is reliable: the job is asked to stop through a shared
+flag and its process is terminated after a short grace period.
+
+Started from the ``forkserver`` context: forking the server itself (which has threads) is
+unsafe, and a fork server started early makes each job start in milliseconds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from agent.service.store import INTERRUPTED, JobRecord, JobStore
+from envs.errors import LlmgsError
+
+#: The job function used in production.
+DEFAULT_JOB_FUNCTION = "agent.service.runner:solve_job"
+
+
+class QueueFull(LlmgsError):
+    """The server already holds as many queued jobs as it accepts."""
+
+
+class NotCancellable(LlmgsError):
+    """The job has already ended."""
+
+
+def default_workers() -> int:
+    """Concurrent jobs by default: one per two usable cores, at least one.
+
+    A job may use two cores (the embedded model generates on several threads, then the
+    evaluator takes one), so on the 2-core machines this targets one job runs at a time.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // 2)
+
+
+@dataclass
+class _Running:
+    process: multiprocessing.process.BaseProcess
+    attempt: str
+    cancel: Any
+    cancel_deadline: float | None = None
+
+
+class JobManager:
+    """Queue, run, watch and cancel jobs.
+
+    Args:
+        store: The job store.
+        job_function: ``"module:function"`` run for each job (see :mod:`agent.service.worker`).
+        max_workers: Jobs running at once; None uses :func:`default_workers`.
+        max_queued: Jobs waiting at most; a submit beyond raises :class:`QueueFull`.
+        poll_s: Scheduler tick.
+        grace_s: Seconds a cancelled job gets to stop before its process is terminated.
+        start_method: multiprocessing start method.
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        job_function: str = DEFAULT_JOB_FUNCTION,
+        *,
+        max_workers: int | None = None,
+        max_queued: int = 100,
+        poll_s: float = 0.05,
+        grace_s: float = 2.0,
+        start_method: str = "forkserver",
+    ) -> None:
+        self.store = store
+        self.job_function = job_function
+        self.max_workers = default_workers() if max_workers is None else max_workers
+        if self.max_workers < 1:
+            raise ValueError(f"max_workers must be >= 1, got {self.max_workers}")
+        self.max_queued = max_queued
+        self.poll_s = poll_s
+        self.grace_s = grace_s
+        self._ctx = multiprocessing.get_context(start_method)
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.interrupted_at_start = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Mark jobs a previous server left running as interrupted; start scheduling."""
+        if self._thread is not None:
+            return
+        self.interrupted_at_start = self.store.mark_interrupted()
+        if self._ctx.get_start_method() == "forkserver":
+            self._ctx.set_forkserver_preload(["agent.service.worker", "search"])
+        self._thread = threading.Thread(target=self._loop, name="llmgs-jobs", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop scheduling; terminate running jobs and mark them interrupted."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        with self._lock:
+            running = dict(self._running)
+            self._running.clear()
+        for job_id, run in running.items():
+            run.cancel.set()
+            _terminate(run.process, timeout_s)
+            self.store.finish(job_id, run.attempt, "failed", error=INTERRUPTED, interrupted=True)
+
+    # -- API ------------------------------------------------------------------------------
+
+    def submit(self, request: dict[str, Any]) -> JobRecord:
+        """Queue a job.
+
+        Raises:
+            QueueFull: ``max_queued`` jobs are already waiting.
+        """
+        if self.store.count("queued") >= self.max_queued:
+            raise QueueFull(
+                f"the server already has {self.max_queued} queued jobs; retry when some finish"
+            )
+        job = self.store.create(request)
+        self._wake.set()
+        return job
+
+    def cancel(self, job_id: str) -> JobRecord | None:
+        """Cancel a queued or running job; returns it, or None if there is no such job.
+
+        Raises:
+            NotCancellable: The job has already ended.
+        """
+        job = self.store.get(job_id)
+        if job is None:
+            return None
+        if not self.store.finish(job_id, None, "cancelled"):
+            current = self.store.get(job_id)
+            status = current.status if current is not None else job.status
+            raise NotCancellable(f"job {job_id} has already {status}; there is nothing to cancel")
+        with self._lock:
+            run = self._running.get(job_id)
+            if run is not None:
+                run.cancel.set()
+                run.cancel_deadline = time.monotonic() + self.grace_s
+        self._wake.set()
+        return self.store.get(job_id)
+
+    @property
+    def running_count(self) -> int:
+        """Worker processes alive now."""
+        with self._lock:
+            return len(self._running)
+
+    # -- scheduler ------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._reap()
+            self._launch()
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def _reap(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            items = list(self._running.items())
+        for job_id, run in items:
+            if run.process.is_alive():
+                if run.cancel_deadline is not None and now >= run.cancel_deadline:
+                    _terminate(run.process, 2.0)
+                continue
+            run.process.join(0)
+            with self._lock:
+                self._running.pop(job_id, None)
+            code = run.process.exitcode
+            # A worker records its own outcome; this only catches one that died first. A
+            # signal (or 255: its fork server died and could not report) means it was stopped
+            # from outside, e.g. by a shutdown signal sent to the whole process group.
+            stopped = code is None or code < 0 or code == 255
+            error = (
+                f"{INTERRUPTED} (worker stopped, exit code {code})"
+                if stopped
+                else f"worker process exited with code {code}"
+            )
+            self.store.finish(job_id, run.attempt, "failed", error=error, interrupted=stopped)
+
+    def _launch(self) -> None:
+        with self._lock:
+            free = self.max_workers - len(self._running)
+        if free <= 0:
+            return
+        for job_id in self.store.queued_ids(free):
+            job = self.store.get(job_id)
+            attempt = self.store.claim(job_id) if job is not None else None
+            if job is None or attempt is None:
+                continue
+            cancel = self._ctx.Event()
+            from agent.service import worker
+
+            process = self._ctx.Process(
+                target=worker.main,
+                args=(
+                    str(self.store.path),
+                    job_id,
+                    attempt,
+                    self.job_function,
+                    job.request,
+                    cancel,
+                ),
+                name=f"llmgs-job-{job_id[:8]}",
+                # Not daemonic: a solve may start processes of its own (parallel evaluation).
+                daemon=False,
+            )
+            try:
+                process.start()
+            except OSError as exc:
+                self.store.finish(job_id, attempt, "failed", error=f"cannot start worker: {exc}")
+                continue
+            with self._lock:
+                self._running[job_id] = _Running(process, attempt, cancel)
+
+
+def _terminate(process: multiprocessing.process.BaseProcess, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if it lingers."""
+    if process.is_alive():
+        process.terminate()
+        process.join(timeout_s)
+    if process.is_alive():
+        process.kill()
+        process.join(timeout_s)

@@ -1,0 +1,143 @@
+"""Request and response models of the HTTP API (pydantic; they also define the OpenAPI schema).
+
+Every limit a client can hit is declared here, so a bad request is answered with a 422 that
+names the field, never with a 500 from deep inside a job.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.llm.types import DEFAULT_MODEL
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+Revision = Literal[
+    "none",
+    "regeneration",
+    "regeneration_with_reward",
+    "execution_trace",
+    "program_execution_trace",
+]
+
+#: Hard ceiling of a request's budget; a server may set a lower one (``--max-budget``).
+BUDGET_CEILING = 10_000_000
+MAX_DESCRIPTION = 2000
+
+
+class SolveRequest(BaseModel):
+    """A task to solve: what ``agent.solve`` takes, with limits.
+
+    Attributes:
+        description: The task in plain words.
+        task: A registry id (``karel/DoorKey``) that overrides matching the description.
+        model: A litellm model string, an embedded ``local/...`` model, or null for pure
+            search (no model).
+        budget: Program evaluations allowed; null uses the solver's default.
+        seed: Seed of sampling and search.
+        revision: Revision method before search; null uses the solver's default.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION, examples=["open the door"])
+    task: str | None = Field(default=None, min_length=1, max_length=100, examples=["karel/DoorKey"])
+    model: str | None = Field(default=DEFAULT_MODEL, min_length=3, max_length=200)
+    budget: int | None = Field(default=None, ge=1, le=BUDGET_CEILING)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    revision: Revision | None = None
+
+    def solve_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the job function (unset optional settings left out)."""
+        out: dict[str, Any] = {"description": self.description, "model": self.model}
+        out["seed"] = self.seed
+        for name in ("task", "budget", "revision"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+class JobLinks(BaseModel):
+    """Where to find more about a job."""
+
+    self: str
+    events: str
+    gif: str
+
+
+class JobView(BaseModel):
+    """A job as the API shows it.
+
+    Attributes:
+        id: Job id.
+        status: ``queued``, ``running``, ``succeeded``, ``failed`` or ``cancelled``.
+        request: The request as accepted.
+        created: Submission time (Unix seconds).
+        started: Time a worker started it, if it did.
+        finished: Time it ended, if it did.
+        progress: The latest progress: ``stage`` and counters such as ``evaluations``,
+            ``budget`` and ``best_return`` when the solver reports them.
+        result: The solver's result (``SolveResult.to_dict()``) once succeeded.
+        error: Why it failed, once failed.
+        interrupted: Whether it failed because the server stopped while it ran.
+        has_gif: Whether an animation of the result's rollout is available.
+        links: URLs of this job, its event stream and its GIF.
+    """
+
+    id: str
+    status: JobStatus
+    request: dict[str, Any]
+    created: float
+    started: float | None = None
+    finished: float | None = None
+    progress: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    interrupted: bool = False
+    has_gif: bool = False
+    links: JobLinks
+
+
+class JobList(BaseModel):
+    """Most recent jobs first."""
+
+    jobs: list[JobView]
+
+
+class TaskView(BaseModel):
+    """A registered task."""
+
+    id: str
+    domain: str
+    description: str
+    synonyms: list[str]
+    grid: list[int] | None
+    default_budget: int
+    benchmark: bool
+
+
+class TaskList(BaseModel):
+    """Every registered task."""
+
+    tasks: list[TaskView]
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a message a person can act on."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class Health(BaseModel):
+    """Liveness and queue state."""
+
+    status: Literal["ok"]
+    version: str
+    workers: int
+    running: int
+    queued: int

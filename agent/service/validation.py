@@ -1,0 +1,55 @@
+"""Checks of a solve request that need the registry or the model catalogue.
+
+A job that would fail at once (an unknown task, a description no task matches, a model that
+does not exist or has no key on this server, a budget over the server's limit) is refused with
+a 422 before it is queued.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from agent.service.schemas import SolveRequest
+from envs.errors import ConfigError
+
+
+def check_model(model: str) -> None:
+    """Refuse a model this server cannot call.
+
+    Raises:
+        ConfigError: Malformed string, unknown embedded model, or a missing API key (named by
+            its environment variable, never its value).
+    """
+    from agent.llm.gateway import key_env_of
+    from agent.llm.types import LLMConfig
+
+    config = LLMConfig(model=model)
+    if config.is_local:
+        from agent.llm.local_model import get_spec
+
+        get_spec(model)
+        return
+    key_env = key_env_of(config)
+    if key_env is not None and not os.environ.get(key_env):
+        raise ConfigError(f"model {model!r} needs ${key_env} set on the server, and it is not")
+
+
+def check_request(body: SolveRequest, *, max_budget: int) -> dict[str, Any]:
+    """The job's keyword arguments, with the task resolved to its registry id.
+
+    Raises:
+        ConfigError: A budget over ``max_budget`` or an unusable model.
+        TaskNotFound: ``task`` is unknown, or no task matches the description.
+    """
+    from agent.pipeline.matching import match_task
+
+    if body.budget is not None and body.budget > max_budget:
+        raise ConfigError(f"budget {body.budget} is over this server's limit of {max_budget}")
+    if body.model is not None:
+        check_model(body.model)
+    kwargs = body.solve_kwargs()
+    match = match_task(body.description, task=body.task)
+    if body.task is not None:
+        kwargs["task"] = match.task
+    return kwargs

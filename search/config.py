@@ -1,0 +1,98 @@
+"""Configuration of a search run (one frozen dataclass shared by every method)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+from envs.errors import ConfigError
+from search.schedule import Easing, Interpolation, Ratio, k_schedule
+
+Method = Literal["shc", "hc", "random", "llmgs"]
+METHODS: tuple[str, ...] = ("shc", "hc", "random", "llmgs")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Settings of one search run.
+
+    Attributes:
+        budget: Evaluations allowed, in the paper's counting (every program evaluated on all
+            instances counts 1, duplicates included). The budget is exact: the search never
+            evaluates more (the reference checks it only between climbs and overshoots).
+        seed: Seed of the search RNG (numpy ``RandomState``).
+        k: Neighbourhood size of plain hill climbing (``hc``).
+        start_k: Scheduled HC's k at the start.
+        end_k: Scheduled HC's k at ``horizon`` evaluations.
+        horizon: Evaluations at which k reaches ``end_k``; None means the budget (the
+            reference uses its budget, ``max_program_nums``).
+        ratio: Progress measure of the k schedule (``"log"`` or ``"linear"``).
+        easing: Easing of the k schedule (``"sin"`` or ``"linear"``).
+        interpolation: Interpolation of the k schedule (``"log"`` or ``"linear"``).
+        target: Stop once a program reaches this return (the benchmark's success is >= 1.0).
+        max_climb_steps: Improvement steps allowed per climb (the reference's 10,000).
+        use_cache: Reuse the score of a program already evaluated (it still counts).
+        workers: Processes evaluating neighbours of one climb in parallel (1 = in-process).
+            Results do not depend on it.
+        progress: Show a progress bar (only when stderr is a terminal).
+        run_dir: Folder for ``events.jsonl``, checkpoints and ``result.json``; None for none.
+        checkpoint_every_s: Seconds between checkpoints (taken at climb boundaries; 0 = every
+            climb).
+        resume: Continue from the checkpoint in ``run_dir`` when there is one.
+    """
+
+    budget: int = 1_000_000
+    seed: int = 0
+    k: int = 250
+    start_k: int = 32
+    end_k: int = 2048
+    horizon: int | None = None
+    ratio: Ratio = "log"
+    easing: Easing = "sin"
+    interpolation: Interpolation = "log"
+    target: float = 1.0
+    max_climb_steps: int = 10_000
+    use_cache: bool = True
+    workers: int = 1
+    progress: bool = True
+    run_dir: str | None = None
+    checkpoint_every_s: float = 60.0
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        if self.budget < 0:
+            raise ConfigError(f"budget must be >= 0, got {self.budget}")
+        if self.k < 1 or self.max_climb_steps < 0:
+            raise ConfigError(f"k must be >= 1 and max_climb_steps >= 0 (got {self.k})")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.horizon is not None and self.horizon < 1:
+            raise ConfigError(f"horizon must be >= 1, got {self.horizon}")
+        if self.resume and self.run_dir is None:
+            raise ConfigError("resume needs run_dir (the folder holding the checkpoint)")
+        k_schedule(1, self.start_k, self.end_k, 10, self.ratio, self.easing, self.interpolation)
+
+    def scheduled_k(self, n: int) -> int:
+        """Scheduled HC's k for a climb starting after ``n`` evaluations."""
+        horizon = self.budget if self.horizon is None else self.horizon
+        return k_schedule(
+            n, self.start_k, self.end_k, max(horizon, 1), self.ratio, self.easing,
+            self.interpolation,
+        )  # fmt: skip
+
+    def with_overrides(self, **changes: Any) -> SearchConfig:
+        """A copy with the given fields changed; None values are ignored."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ConfigError."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown SearchConfig fields: {', '.join(sorted(unknown))}")
+        return cls(**data)

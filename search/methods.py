@@ -1,0 +1,151 @@
+"""The search methods: hill climbing, Scheduled HC, the LLM-GS loop and random search.
+
+Every method returns a frozen :class:`~search.results.SearchResult` and shares one engine
+(:mod:`search.engine`), so budgets, caching, events, progress, checkpoints and Ctrl-C behave
+the same everywhere. Programs may be given as DSL text or parsed ``Program`` objects, and the
+task as a :class:`~envs.task.Task` or a registry id such as ``"karel/DoorKey"``.
+
+Example:
+    >>> import envs, search
+    >>> task = envs.make("karel/StairClimberSparse")  # doctest: +SKIP
+    >>> result = search.scheduled_hill_climbing(task, budget=10_000, seed=0)  # doctest: +SKIP
+    >>> result.best_return, result.evaluations, result.unique_evaluations  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from envs.dsl.ast import Program
+from envs.dsl.parser import ensure_program
+from envs.errors import ConfigError
+from envs.task import Task
+from search.config import METHODS, SearchConfig
+from search.engine import SearchRun, execute
+from search.parallel import EvalPool
+from search.progress import OnEvent
+from search.results import SearchResult
+
+
+def resolve_task(task: Task | str) -> Task:
+    """A Task object for a Task or a registry id."""
+    if isinstance(task, Task):
+        return task
+    import envs  # the registry is only needed when a task is named by id
+
+    return envs.make(task)
+
+
+def search(
+    task: Task | str,
+    method: str,
+    *,
+    init: Program | str | None = None,
+    seed_programs: Sequence[Program | str] | None = None,
+    config: SearchConfig | None = None,
+    on_event: OnEvent | None = None,
+) -> SearchResult:
+    """Run one search with any method (the entry point of the CLI and of :func:`run_many`).
+
+    Args:
+        task: The task, or its registry id.
+        method: ``"shc"``, ``"hc"``, ``"random"`` or ``"llmgs"``.
+        init: Start program of the first climb (hc, shc, random); later climbs start from
+            random programs.
+        seed_programs: Seed programs of the LLM-GS loop (llmgs).
+        config: Settings (budget, seed, schedule, run folder, ...); defaults when None.
+        on_event: Called with every event dict (run_started, best_updated, climb_started,
+            checkpoint, run_finished, seed_skipped).
+
+    Returns:
+        The frozen result.
+
+    Raises:
+        ConfigError: Unknown method or invalid settings, or a checkpoint of another run.
+        DSLSyntaxError: ``init`` does not parse.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown search method {method!r}; choose one of {', '.join(METHODS)}")
+    task = resolve_task(task)
+    config = config if config is not None else SearchConfig()
+    run = SearchRun(task, method, config, on_event)
+    if init is not None:
+        run.init = str(ensure_program(init, task.domain))
+    if config.workers > 1:
+        run.pool = EvalPool(task, config.workers)
+    return execute(run, list(seed_programs or []))
+
+
+def _config(config: SearchConfig | None, **overrides: object) -> SearchConfig:
+    return (config if config is not None else SearchConfig()).with_overrides(**overrides)
+
+
+def hill_climbing(
+    task: Task | str,
+    init: Program | str | None = None,
+    *,
+    k: int | None = None,
+    budget: int | None = None,
+    seed: int | None = None,
+    config: SearchConfig | None = None,
+    on_event: OnEvent | None = None,
+) -> SearchResult:
+    """Hill climbing with a fixed k (default 250) and random restarts until the budget is used.
+
+    Each climb evaluates its start, then tries up to k neighbours, moving to the first one
+    that is strictly better (first improvement), until none of k improves. ``k``, ``budget``
+    and ``seed`` override the same fields of ``config``.
+    """
+    cfg = _config(config, k=k, budget=budget, seed=seed)
+    return search(task, "hc", init=init, config=cfg, on_event=on_event)
+
+
+def scheduled_hill_climbing(
+    task: Task | str,
+    init: Program | str | None = None,
+    *,
+    budget: int | None = None,
+    seed: int | None = None,
+    config: SearchConfig | None = None,
+    on_event: OnEvent | None = None,
+) -> SearchResult:
+    """Scheduled HC: hill climbing whose k grows with the evaluations done (spec §6.5).
+
+    k is fixed per climb from the global counter at its start (32 -> 2048 by default).
+    Later climbs restart from random programs.
+    """
+    cfg = _config(config, budget=budget, seed=seed)
+    return search(task, "shc", init=init, config=cfg, on_event=on_event)
+
+
+def llmgs_search(
+    task: Task | str,
+    seed_programs: Sequence[Program | str],
+    *,
+    budget: int | None = None,
+    seed: int | None = None,
+    config: SearchConfig | None = None,
+    on_event: OnEvent | None = None,
+) -> SearchResult:
+    """The LLM-GS loop (spec §6.6): evaluate the seeds, then cycle Scheduled HC from them.
+
+    The seed programs (e.g. an LLM's proposals) are evaluated in order, sorted by return
+    (stable, best first), and Scheduled HC climbs from each in turn, cycling until the budget
+    is used or a program reaches the target. Seeds that do not parse are skipped and listed
+    in ``result.skipped_seeds``; with no usable seed it climbs from random programs.
+    """
+    cfg = _config(config, budget=budget, seed=seed)
+    return search(task, "llmgs", seed_programs=seed_programs, config=cfg, on_event=on_event)
+
+
+def random_search(
+    task: Task | str,
+    *,
+    budget: int | None = None,
+    seed: int | None = None,
+    config: SearchConfig | None = None,
+    on_event: OnEvent | None = None,
+) -> SearchResult:
+    """Evaluate random programs until the budget is used: the floor every method must beat."""
+    cfg = _config(config, budget=budget, seed=seed)
+    return search(task, "random", config=cfg, on_event=on_event)

@@ -1,0 +1,65 @@
+"""Job functions for the service tests (same signature as ``agent.service.runner.solve_job``).
+
+They are real functions run in real worker processes: ``search_job`` solves by plain search,
+``slow_job`` runs until it is stopped, ``crash_job`` fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+OnEvent = Callable[[dict[str, Any]], None]
+
+
+def search_job(
+    description: str,
+    *,
+    on_event: OnEvent,
+    should_stop: Callable[[], bool],
+    task: str | None = None,
+    model: str | None = None,
+    budget: int | None = None,
+    seed: int = 0,
+    revision: str | None = None,
+) -> dict[str, Any]:
+    """Scheduled HC on the matched task; returns a SolveResult-like dict."""
+    import envs
+    import search
+    from agent.pipeline.matching import match_task
+
+    task_id = match_task(description, task=task).task
+    on_event({"event": "stage_started", "stage": "search", "task": task_id})
+    config = search.SearchConfig(budget=budget or 1000, seed=seed, progress=False)
+    result = search.search(task_id, "shc", config=config, on_event=on_event)
+    program = str(result.best_program)
+    returns = envs.make(task_id).returns(program)
+    return {
+        "task": task_id,
+        "program": program,
+        "reward": envs.make(task_id).evaluate(program),
+        "instance_returns": returns,
+        "evaluations": result.evaluations,
+        "unique_evaluations": result.unique_evaluations,
+        "model": model,
+    }
+
+
+def slow_job(
+    description: str, *, on_event: OnEvent, should_stop: Callable[[], bool], **_: Any
+) -> dict[str, Any]:
+    """Reports progress every 50 ms until asked to stop (at most 60 s)."""
+    deadline = time.monotonic() + 60.0
+    n = 0
+    while time.monotonic() < deadline and not should_stop():
+        n += 1
+        on_event({"event": "best_updated", "stage": "search", "evaluations": n, "best_return": 0})
+        time.sleep(0.05)
+    return {"task": "karel/DoorKey", "program": "DEF run m( move m)", "stopped_after": n}
+
+
+def crash_job(description: str, *, on_event: OnEvent, **_: Any) -> dict[str, Any]:
+    """Fails after one event."""
+    on_event({"event": "stage_started", "stage": "search"})
+    raise RuntimeError("boom: the fake job failed")

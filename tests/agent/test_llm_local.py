@@ -1,0 +1,123 @@
+"""The embedded model: assembly and verification (fake parts), and real 0.5B calls (``llm``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.llm import Gateway, LLMConfig, SamplingSettings, local_model
+from agent.llm.local_model import LocalModelSpec, assemble, verify
+from envs.errors import ConfigError, LLMError, ModelIntegrityError
+
+CHUNKS = [b"GGUF" + bytes(range(256)) * 50, b"second part" * 999, b"tail"]
+
+
+@pytest.fixture
+def fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalModelSpec:
+    """Three importable part packages laid out like the real ones, and their spec."""
+    root = tmp_path / "site"
+    for i, chunk in enumerate(CHUNKS, start=1):
+        package = root / f"llmgs_fake_part{i}"
+        (package / "data").mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "data" / f"part{i:02d}.bin").write_bytes(chunk)
+    monkeypatch.syspath_prepend(str(root))
+    whole = b"".join(CHUNKS)
+    return LocalModelSpec(
+        name="fake",
+        filename="fake.gguf",
+        module_prefix="llmgs_fake_part",
+        parts=len(CHUNKS),
+        size=len(whole),
+        sha256=hashlib.sha256(whole).hexdigest(),
+    )
+
+
+def test_assemble_concatenates_in_order_and_reuses(
+    fake_parts: LocalModelSpec, tmp_path: Path
+) -> None:
+    out = assemble(fake_parts, directory=tmp_path / "models", show_progress=False)
+    assert out.read_bytes() == b"".join(CHUNKS)
+    mtime = out.stat().st_mtime_ns
+    assert assemble(fake_parts, directory=tmp_path / "models", show_progress=False) == out
+    assert out.stat().st_mtime_ns == mtime
+    verify(fake_parts, out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["fake.gguf"]
+
+
+def test_hash_mismatch_is_refused_and_leaves_no_file(
+    fake_parts: LocalModelSpec, tmp_path: Path
+) -> None:
+    bad = LocalModelSpec(**{**fake_parts.__dict__, "sha256": "0" * 64})
+    with pytest.raises(ModelIntegrityError, match="was not used"):
+        assemble(bad, directory=tmp_path / "models", show_progress=False)
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_tampered_file_is_never_verified(fake_parts: LocalModelSpec, tmp_path: Path) -> None:
+    out = assemble(fake_parts, directory=tmp_path / "models", show_progress=False)
+    data = bytearray(out.read_bytes())
+    data[10] ^= 0xFF
+    out.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="not loaded"):
+        verify(fake_parts, out)
+
+
+def test_missing_parts_say_how_to_install(tmp_path: Path) -> None:
+    spec = LocalModelSpec("absent", "absent.gguf", "llmgs_no_such_part", 2, 10, "0" * 64)
+    with pytest.raises(LLMError, match=r'pip install "llmgs\[local\]"'):
+        assemble(spec, directory=tmp_path, show_progress=False)
+
+
+def test_unknown_local_model_and_missing_gguf_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="local/qwen2.5-coder-0.5b"):
+        local_model.get_spec("local/nope")
+    with pytest.raises(ConfigError, match="does not exist"):
+        local_model.resolve_path("x", tmp_path / "missing.gguf")
+
+
+def test_thread_count_respects_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMGS_THREADS", "1")
+    assert local_model.default_threads() == 1
+    monkeypatch.delenv("LLMGS_THREADS")
+    assert 1 <= local_model.default_threads() <= 8
+
+
+SMALL = "local/qwen2.5-coder-0.5b"
+PROMPT = [{"role": "user", "content": "Write a Python function that adds two numbers."}]
+
+
+@pytest.mark.llm
+def test_local_model_answers_n_samples_and_repeats_from_cache(cache_dir: Path) -> None:
+    gateway = Gateway(LLMConfig(model=SMALL, n_ctx=2048), show_progress=False)
+    settings = SamplingSettings(n=2, temperature=0.8, max_tokens=24, seed=1)
+    out = gateway.complete(PROMPT, settings)
+    assert len(out.items) == 2
+    assert all(c.text.strip() and not c.cached for c in out.items)
+    assert out.usage.calls == 1
+    assert out.usage.prompt_tokens > 0 and out.usage.completion_tokens > 0
+    assert out.usage.cost_usd == 0.0
+    start = time.perf_counter()
+    again = gateway.complete(PROMPT, settings)
+    assert time.perf_counter() - start < 1.0
+    assert again.texts == out.texts and all(c.cached for c in again.items)
+
+
+@pytest.mark.llm
+def test_cli_llm_local_fresh_then_cached(cache_dir: Path, no_api_keys: None) -> None:
+    cmd = [sys.executable, "-m", "agent.cli", "llm", "Say hi.", "--model", SMALL]
+    cmd += ["--max-tokens", "8", "--json"]
+    first = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=300)
+    record = json.loads(first.stdout)
+    assert record["cached"] is False and record["text"].strip()
+    assert record["prompt_tokens"] > 0 and record["completion_tokens"] > 0
+    second = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60)
+    again = json.loads(second.stdout)
+    assert again["cached"] is True and again["text"] == record["text"]
+    assert again["latency_s"] < 1.0

@@ -1,0 +1,76 @@
+"""Task matching: offline keywords, the override, model confirmation and the no-match error."""
+
+from __future__ import annotations
+
+import pytest
+
+import envs
+from agent import match_task
+from agent.llm import ScriptedLLM
+from agent.pipeline.matching import rank_tasks
+from envs.errors import TaskNotFound
+
+
+def test_the_readme_sentence_matches_doorkey_exactly() -> None:
+    match = match_task("pick up the key and open the door")
+    assert match.task == "karel/DoorKey"
+    assert match.confidence == 1.0
+    assert match.method == "keywords"
+    assert match.alternatives and match.alternatives[0][0] != "karel/DoorKey"
+
+
+@pytest.mark.parametrize("info", envs.tasks(benchmark_only=True), ids=lambda i: i.id)
+def test_every_benchmark_task_is_found_by_its_own_description(info: envs.TaskInfo) -> None:
+    assert match_task(info.description).task == info.id
+
+
+@pytest.mark.parametrize(
+    ("words", "task_id"),
+    [
+        ("cross the lava gap to the goal", "minigrid/LavaGap"),
+        ("harvest all markers", "karel/Harvester"),
+        ("climb the stairs", "karel/StairClimberSparse"),  # the paper's variant wins
+        ("climb the stairs with a dense reward", "karel/StairClimber"),
+    ],
+)
+def test_paraphrases(words: str, task_id: str) -> None:
+    assert match_task(words).task == task_id
+
+
+def test_no_match_is_a_clear_error_listing_the_tasks() -> None:
+    with pytest.raises(TaskNotFound) as err:
+        match_task("make me a sandwich")
+    message = str(err.value)
+    assert "karel/DoorKey" in message and "minigrid/LavaGap" in message and "--task" in message
+
+
+def test_override_wins_and_unknown_override_fails() -> None:
+    assert match_task("anything at all", task="doorkey").task == "karel/DoorKey"
+    assert match_task("x", task="karel/Harvester").method == "override"
+    with pytest.raises(TaskNotFound):
+        match_task("x", task="karel/NoSuchTask")
+
+
+def test_model_can_pick_another_candidate_but_not_an_outsider() -> None:
+    llm = ScriptedLLM(["I think it is minigrid/RedBlueDoor."])
+    match = match_task("open the door", llm=llm, confirm=True)
+    assert match.task == "minigrid/RedBlueDoor" and match.method == "model"
+    assert "open the door" in llm.calls[0].messages[0]["content"]
+    outsider = ScriptedLLM(["karel/Snake"])  # not among the offline candidates
+    kept = match_task("pick up the key and open the door", llm=outsider, confirm=True)
+    assert kept.task == "karel/DoorKey" and kept.method == "keywords"
+
+
+def test_model_is_not_asked_when_offline_match_is_sure() -> None:
+    llm = ScriptedLLM([])  # would raise if asked
+    assert match_task("pick up the key and open the door", llm=llm).task == "karel/DoorKey"
+    assert llm.calls == []
+
+
+def test_user_tasks_are_matched_by_their_synonyms() -> None:
+    info = envs.TaskInfo(
+        id="karel/PaintFloor", domain="karel", description="Cover the floor with paint.",
+        synonyms=("paint the whole floor",),
+    )  # fmt: skip
+    ranked = rank_tasks("paint the whole floor", [*envs.tasks(), info])
+    assert ranked[0] == ("karel/PaintFloor", 1.0)

@@ -1,0 +1,133 @@
+"""Prompt templates: every task and strategy renders, and prompt and converter agree."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from agent.conversion import extract_dsl, python_to_dsl
+from agent.prompting import (
+    REVISION_METHODS,
+    TaskPrompt,
+    conversion_rows,
+    example_program,
+    fill,
+    render_prompt,
+    render_revision,
+    task_ids,
+    task_prompt,
+)
+from envs.dsl import GRAMMARS
+from envs.errors import ConfigError, TaskNotFound
+
+KAREL_TASKS = [
+    "StairClimberSparse", "MazeSparse", "FourCorners", "TopOff", "Harvester", "CleanHouse",
+    "DoorKey", "OneStroke", "Seeder", "Snake", "PathFollow", "WallAvoider",
+]  # fmt: skip
+MINIGRID_TASKS = ["LavaGap", "PutNear", "RedBlueDoor"]
+ALL = [f"karel/{t}" for t in KAREL_TASKS] + [f"minigrid/{t}" for t in MINIGRID_TASKS]
+STRATEGIES = ["pythonic_dsl", "python", "dsl"]
+
+
+def test_every_benchmark_task_has_a_description() -> None:
+    assert set(ALL) <= set(task_ids())
+    for task_id in task_ids():
+        info = task_prompt(task_id)
+        assert info.domain == task_id.split("/")[0]
+        assert len(re.findall(r"\.(?:\s|$)", info.description)) >= 4  # map, start, goal, return
+
+
+@pytest.mark.parametrize("task_id", ALL)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_prompt_renders(task_id: str, strategy: str) -> None:
+    messages = render_prompt(task_id, strategy)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    system, user = (m["content"] for m in messages)
+    assert "$" not in system + user  # no unfilled placeholder
+    info = task_prompt(task_id)
+    assert user.startswith(f"TASK NAME: {info.name.upper()}\n{info.description}")
+    gram = GRAMMARS[info.domain]
+    for name in [*gram.actions, *gram.perceptions]:
+        assert name in system
+    assert ("DEF run m(" in system) == (strategy != "python")
+    assert ("```python" in user) == (strategy != "dsl")
+
+
+def test_descriptions_follow_the_code_not_the_reference() -> None:
+    assert "always starts" in task_prompt("karel/MazeSparse").description
+    one_stroke = task_prompt("OneStroke").description
+    assert "does not end the episode" in one_stroke
+
+
+def test_free_form_task_and_errors() -> None:
+    custom = TaskPrompt("Tidy", "Pick up every marker in the room.", "karel")
+    user = render_prompt(custom, n_programs=3)[1]["content"]
+    assert "TASK NAME: TIDY" in user and "3 simple and short Python programs" in user
+    with pytest.raises(TaskNotFound):
+        render_prompt("karel/NoSuchTask")
+    with pytest.raises(ConfigError):
+        render_prompt("karel/Harvester", "haiku")
+    with pytest.raises(ConfigError):
+        render_prompt("karel/Harvester", n_programs=0)
+
+
+def test_missing_template_variable_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="task_name"):
+        fill("user/task.txt", {"task_description": "x"})
+    with pytest.raises(ConfigError):
+        fill("user/no_such_template.txt", {})
+
+
+@pytest.mark.parametrize("domain", ["karel", "minigrid"])
+def test_conversion_table_agrees_with_the_converter(domain: str) -> None:
+    gram = GRAMMARS[domain]
+    first_action = next(iter(gram.actions))
+    for python, dsl in conversion_rows(domain):
+        if "BODY" in python or "COND" in python:
+            continue
+        if dsl in gram.actions:
+            assert python_to_dsl(python, domain) == f"DEF run m( {dsl} m)"
+        else:
+            code = f"if {python}:\n    {first_action}()\n"
+            expected = f"DEF run m( IF c( {dsl} c) i( {first_action} i) m)"
+            assert python_to_dsl(code, domain) == expected
+    example = example_program(gram)
+    system = render_prompt(next(t for t in ALL if t.startswith(domain)))[0]["content"]
+    python_part = system.split("this Python program:\n", 1)[1].split("\nis this DSL", 1)[0]
+    assert python_to_dsl(python_part, domain) == example
+    assert extract_dsl(system.rsplit("\n", 1)[1], domain) == example
+
+
+@pytest.mark.parametrize("method", REVISION_METHODS)
+def test_revision_prompts_render(method: str) -> None:
+    program = "DEF run m( WHILE c( frontIsClear c) w( move w) m)"
+    messages = render_revision(
+        method,
+        "karel/DoorKey",
+        programs=[program, program, "DEF run m( turnLeft m)"],
+        scored_programs=[(program, 0.5), ("DEF run m( turnLeft m)", -1.0), (program, 0.5)],
+        program=program,
+        score=0.40625,
+        trace="step 1: move()",
+    )
+    user = messages[1]["content"]
+    assert "$" not in user and user.startswith("TASK NAME: DOOR KEY")
+    assert user.rstrip().endswith(
+        "Convert the Python program to the Karel DSL, in a ``` code block."
+    )
+    if method == "regeneration":
+        assert user.count("Program ") == 2 and "not identical" in user
+    elif method == "regeneration_with_reward":
+        assert user.index("average return 0.5") < user.index("average return -1")
+    else:
+        assert "0.4062" in user and "step 1: move()" in user and "while frontIsClear():" in user
+
+
+def test_revision_inputs_are_checked() -> None:
+    with pytest.raises(ConfigError):
+        render_revision("execution_trace", "karel/DoorKey", program="DEF run m( move m)")
+    with pytest.raises(ConfigError):
+        render_revision("regeneration", "karel/DoorKey")
+    with pytest.raises(ConfigError):
+        render_revision("shout", "karel/DoorKey")
