@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agent.pipeline.matching import match_task
     from agent.pipeline.results import MatchResult, SolveResult
+    from agent.pipeline.solver import solve
     from agent.pipeline.support import SolveConfig
-    from agent.solve import solve
 
 __all__ = ["MatchResult", "SolveConfig", "SolveResult", "match_task", "solve"]
 
 _LAZY = {
-    "solve": "agent.solve",
+    "solve": "agent.pipeline.solver",
     "match_task": "agent.pipeline.matching",
     "MatchResult": "agent.pipeline.results",
     "SolveResult": "agent.pipeline.results",

@@ -8,7 +8,9 @@ The front door is the task registry::
     [t.id for t in envs.tasks()]               # every registered task
 """
 
-from envs.registry import TaskInfo, info, make, register, tasks
+from envs.registry import TaskInfo, info, make, register, tasks, unregister
 from envs.task import Rollout, Task, TraceStep
 
-__all__ = ["Rollout", "Task", "TaskInfo", "TraceStep", "info", "make", "register", "tasks"]
+__all__ = [
+    "Rollout", "Task", "TaskInfo", "TraceStep", "info", "make", "register", "tasks", "unregister",
+]  # fmt: skip

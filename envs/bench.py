@@ -10,8 +10,10 @@ pure-Python interpreter on the *same* programs in the same run, on the task's 32
   (``search.space.random_program``, passed in by the caller because ``envs`` never imports
   ``search``). They are short, so they measure the per-program overhead the search pays.
 
-Every program of a set is evaluated once by the interpreter; the compiled evaluator repeats
-the whole set until ``seconds`` have passed. Actions per second use the compiled evaluator's
+Rates are per CPU-second of the calling thread (the kernel runs in it), so a busy shared
+machine slows the wall clock but not the figures much. Each rate is the median over timed rounds of the whole set (a round lasts at least 20 ms; up to
+15 rounds for the compiled evaluator and 3 for the interpreter, within ``seconds``), so both
+run the very same programs in the same process. Actions per second use the compiled evaluator's
 action count, which equals the interpreter's because both are exact. JIT warm-up is timed
 separately (:func:`measure_jit` compiles in a fresh process with an empty cache, then loads the
 cache in another), so no rate includes it.
@@ -56,8 +58,7 @@ HAND_PROGRAMS: dict[str, tuple[str, ...]] = {
         "DEF run m( WHILE c( frontIsClear c) w( move w) putMarker putMarker m)",
     ),
     "TopOff": (
-        "DEF run m( WHILE c( frontIsClear c) w( move IF c( markersPresent c) i( putMarker i) w) "
-        "m)",
+        "DEF run m( WHILE c( frontIsClear c) w( move IF c( markersPresent c) i( putMarker i) w) m)",
         "DEF run m( WHILE c( frontIsClear c) w( move IF c( markersPresent c) i( pickMarker i) w) "
         "m)",
     ),
@@ -134,9 +135,11 @@ class BenchResult:
     Attributes:
         rows: One row per task and program set.
         warm_up_s: Seconds this process spent loading (or compiling) the kernel before timing.
-        jit_cold_s: Seconds to compile the kernel in a fresh process with an empty cache; None
-            unless measured (:func:`measure_jit`).
-        jit_cached_s: Seconds to load the cached kernel in a fresh process; None unless measured.
+        jit_cold_s: Wall seconds to compile the kernel in a fresh process with an empty cache;
+            None unless measured (:func:`measure_jit`).
+        jit_cold_cpu_s: CPU seconds of that compilation.
+        jit_cached_s: Wall seconds to load the cached kernel in a fresh process.
+        jit_cached_cpu_s: CPU seconds of that load.
         peak_rss_mb: Peak resident memory of this process (``getrusage``), in MiB.
         evaluator_mb: Memory held by one compiled evaluator's arrays, largest task, in MiB.
         machine: CPU count, Python, numpy and numba versions.
@@ -145,7 +148,9 @@ class BenchResult:
     rows: tuple[BenchRow, ...]
     warm_up_s: float
     jit_cold_s: float | None
+    jit_cold_cpu_s: float | None
     jit_cached_s: float | None
+    jit_cached_cpu_s: float | None
     peak_rss_mb: float
     evaluator_mb: float
     machine: dict[str, Any] = field(default_factory=dict)
@@ -167,72 +172,75 @@ def random_programs(generate: RandomProgram, count: int, seed: int = 0) -> tuple
     return tuple(generate(rng) for _ in range(count))
 
 
-def _time_compiled(task: KarelTask, programs: Sequence[Program], seconds: float) -> tuple:
-    """(programs/s batched, actions/s batched, programs/s one by one, actions per program)."""
-    evaluator = CompiledKarelEvaluator(task)
-    rounds, elapsed, actions = 0, 0.0, 0
-    while rounds == 0 or elapsed < seconds / 2:
-        start = time.perf_counter()
-        evaluator.returns_many(programs)
-        elapsed += time.perf_counter() - start
-        actions += evaluator.actions
-        rounds += 1
-    batch_rate = rounds * len(programs) / elapsed
-    single_rounds, single_elapsed = 0, 0.0
-    while single_rounds == 0 or single_elapsed < seconds / 2:
-        start = time.perf_counter()
-        for p in programs:
-            task.returns(p)
-        single_elapsed += time.perf_counter() - start
-        single_rounds += 1
-    single_rate = single_rounds * len(programs) / single_elapsed
-    per_program = actions / (rounds * len(programs))
-    return batch_rate, actions / elapsed, single_rate, per_program
+def _median_rate(run_set: Callable[[], object], count: int, seconds: float, rounds: int) -> float:
+    """Median programs per CPU-second over rounds of ``run_set`` (each >= 20 ms of CPU).
 
-
-def _time_python(task: KarelTask, programs: Sequence[Program]) -> float:
-    start = time.perf_counter()
-    for p in programs:
-        task.returns(p)
-    return len(programs) / (time.perf_counter() - start)
+    Time is this thread's CPU time, not wall time: on a shared machine a descheduled process
+    would otherwise look slow. Rounds continue until ``seconds`` of CPU have been spent and at
+    least one ran, at most ``rounds``; the median damps what noise remains.
+    """
+    rates: list[float] = []
+    spent = 0.0
+    while not rates or (spent < seconds and len(rates) < rounds):
+        start = time.thread_time()
+        done = 0
+        while True:
+            run_set()
+            done += count
+            elapsed = time.thread_time() - start
+            if elapsed >= 0.02:
+                break
+        rates.append(done / elapsed)
+        spent += elapsed
+    return float(np.median(rates))
 
 
 def _bench_set(
     name: str, kind: str, programs: Sequence[Program], n: int, seconds: float, python: bool
 ) -> BenchRow:
     compiled = KarelTask(name, n=n, engine="compiled")
-    batch, actions_s, single, per_program = _time_compiled(compiled, programs, seconds)
+    evaluator = CompiledKarelEvaluator(compiled)
+    evaluator.returns_many(programs)
+    per_program = evaluator.actions / len(programs)
+    count = len(programs)
+    batch = _median_rate(lambda: evaluator.returns_many(programs), count, seconds / 2, 15)
+    single = _median_rate(lambda: [compiled.returns(p) for p in programs], count, seconds / 2, 15)
     py_rate = py_actions = speedup = None
     if python:
-        py_rate = _time_python(KarelTask(name, n=n, engine="python"), programs)
+        interp = KarelTask(name, n=n, engine="python")
+        py_rate = _median_rate(lambda: [interp.returns(p) for p in programs], count, seconds, 3)
         py_actions = py_rate * per_program
         speedup = single / py_rate
     ref = (REFERENCE_HAND_PER_S if kind == "hand" else REFERENCE_RANDOM_PER_S)[1]
     return BenchRow(
-        task=name, programs=kind, count=len(programs), actions_per_program=per_program,
-        compiled_per_s=batch, compiled_single_per_s=single, compiled_actions_per_s=actions_s,
-        python_per_s=py_rate, python_actions_per_s=py_actions, speedup=speedup,
-        vs_reference=single / ref,
+        task=name, programs=kind, count=count, actions_per_program=per_program,
+        compiled_per_s=batch, compiled_single_per_s=single,
+        compiled_actions_per_s=batch * per_program, python_per_s=py_rate,
+        python_actions_per_s=py_actions, speedup=speedup, vs_reference=single / ref,
     )  # fmt: skip
 
 
-def measure_jit() -> tuple[float, float]:
+def measure_jit() -> tuple[float, float, float, float]:
     """Cold compile and cached load of the kernel, each in a fresh process.
 
     Returns:
-        ``(cold_s, cached_s)``: the first process compiles into an empty temporary
-        ``NUMBA_CACHE_DIR``, the second loads what the first cached.
+        ``(cold_s, cold_cpu_s, cached_s, cached_cpu_s)``, wall and CPU seconds of
+        :func:`~envs.karel.compiled.warm_up`: the first process compiles into an empty
+        temporary ``NUMBA_CACHE_DIR``, the second loads what the first cached.
     """
-    code = "from envs.karel.compiled import warm_up; print(warm_up())"
+    code = (
+        "import time\nfrom envs.karel.compiled import warm_up\n"
+        "c = time.process_time()\nw = warm_up()\nprint(w, time.process_time() - c)"
+    )
     with tempfile.TemporaryDirectory() as cache_dir:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-        out = []
+        out: list[float] = []
         for _ in range(2):
             proc = subprocess.run(
                 [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
             )
-            out.append(float(proc.stdout.strip().splitlines()[-1]))
-    return out[0], out[1]
+            out += [float(v) for v in proc.stdout.strip().splitlines()[-1].split()]
+    return out[0], out[1], out[2], out[3]
 
 
 def run_bench(
@@ -253,7 +261,7 @@ def run_bench(
         tasks: Benchmark names; None means the 12 tasks of the paper.
         programs: Which sets to time: ``"hand"``, ``"random"`` or ``"both"``.
         n_random: Size of the seeded random set.
-        seconds: Time spent timing the compiled evaluator per task and set.
+        seconds: CPU seconds spent timing each evaluator per task and set (at least one round).
         random_program: Generator of one random program from a ``RandomState`` (e.g.
             ``lambda rng: search.space.random_program("karel", rng)``); needed for random sets.
         seed: Seed of the random set.
@@ -282,12 +290,14 @@ def run_bench(
         if programs != "hand":
             rows.append(_bench_set(name, "random", random_set, n, seconds, python))
         evaluator_bytes = max(evaluator_bytes, _evaluator_bytes(KarelTask(name, n=n)))
-    cold, cached = measure_jit() if jit else (None, None)
+    cold, cold_cpu, cached, cached_cpu = measure_jit() if jit else (None, None, None, None)
     return BenchResult(
         rows=tuple(rows),
         warm_up_s=warm,
         jit_cold_s=cold,
+        jit_cold_cpu_s=cold_cpu,
         jit_cached_s=cached,
+        jit_cached_cpu_s=cached_cpu,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         evaluator_mb=evaluator_bytes / 2**20,
         machine=_machine(),
@@ -326,10 +336,17 @@ def format_table(result: BenchResult) -> str:
             f"{r.compiled_single_per_s:>12.0f}{r.compiled_per_s:>10.0f}"
             f"{r.compiled_actions_per_s / 1e6:>8.1f}{py:>10}{sp:>10}{r.vs_reference:>7.0f}x"
         )
+    lines.append(
+        "per CPU-second, all instances per program; compiled/s: one task.returns per program; "
+        "batch/s: returns_many; speed-up: compiled/s over python/s; vs ref: compiled/s over "
+        f"{REFERENCE_RANDOM_PER_S[1]:.0f} (random) or {REFERENCE_HAND_PER_S[1]:.0f} (hand)"
+    )
     lines.append(f"kernel load in this process: {result.warm_up_s:.2f} s")
     if result.jit_cold_s is not None:
         lines.append(
-            f"JIT: cold compile {result.jit_cold_s:.1f} s, cached load {result.jit_cached_s:.2f} s"
+            f"JIT in a fresh process: cold compile {result.jit_cold_s:.1f} s "
+            f"({result.jit_cold_cpu_s:.1f} s CPU), cached load {result.jit_cached_s:.2f} s "
+            f"({result.jit_cached_cpu_s:.2f} s CPU)"
         )
     lines.append(
         f"peak RSS {result.peak_rss_mb:.0f} MiB; one evaluator's arrays {result.evaluator_mb:.2f}"

@@ -91,6 +91,11 @@ def register(task_id: str, factory: TaskFactory, info: TaskInfo, *, replace: boo
     _TASKS[task_id] = (factory, info)
 
 
+def unregister(task_id: str) -> None:
+    """Remove a task (a user task, or one to be replaced); unknown ids are ignored."""
+    _TASKS.pop(task_id, None)
+
+
 def _load_plugins() -> None:
     global _plugins_loaded
     if _plugins_loaded:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,9 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "render",
         help="run a program on one instance and draw it (ASCII, PNG, GIF)",
         description="Run PROGRAM (DSL text, or @FILE) for one episode on one instance of a "
-        "Karel or Minigrid task; print the start state and the return, and optionally save a "
-        "PNG of the start state and an animated GIF of the episode (Minigrid: minigrid's own "
-        "frames).",
+        "task; print the start state (Karel) and the return, and optionally save a PNG of the "
+        "start state and an animated GIF of the episode.",
     )
     parser.add_argument("program", help="DSL program text, or @path to a file holding it")
     parser.add_argument("--task", required=True, help="task id, e.g. karel/DoorKey")
@@ -27,36 +27,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON object instead")
 
 
+def _draw(task: Any, text: str, args: argparse.Namespace) -> tuple[str | None, dict[str, str]]:
+    """The start state as text (Karel only) and the files written, by kind."""
+    saved: dict[str, str] = {}
+    if task.domain == "karel":
+        from envs.karel.render import save_gif, save_png
+
+        start = task.initial_world(args.instance)
+        if args.png is not None:
+            saved["png"] = str(save_png(start, args.png, args.cell))
+        if args.gif is not None:
+            saved["gif"] = str(save_gif(task, text, args.gif, args.instance, cell=args.cell))
+        return start.to_string(), saved
+    from envs.minigrid.render import render_rollout
+
+    for kind, path in (("png", args.png), ("gif", args.gif)):
+        if path is not None:
+            written = render_rollout(task, text, args.instance, path, tile_size=args.cell)
+            saved[kind] = str(written)
+    return None, saved
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``llmgs render``; returns the exit code."""
     import envs
     from envs.errors import ConfigError
-    from envs.karel.render import save_gif, save_png
-    from envs.karel.task import KarelTask
 
     text = args.program
     if text.startswith("@"):
         text = Path(text[1:]).read_text(encoding="utf-8")
     if args.instance < 0:
         raise ConfigError(f"--instance must be >= 0, got {args.instance}")
-    if envs.info(args.task).domain == "minigrid":
-        return _run_minigrid(args, text)
-    task = envs.make(args.task, n=args.instance + 1, seed=args.seed, engine="python")
-    if not isinstance(task, KarelTask):
-        raise ConfigError(f"render draws Karel tasks only; {task.id} is {task.domain}")
-    start = task.initial_world(args.instance)
+    # The exact python engine: one episode does not pay for compiling anything.
+    extra = {"engine": "python"} if envs.info(args.task).domain == "karel" else {}
+    task = envs.make(args.task, n=args.instance + 1, seed=args.seed, **extra)
     rollout = task.rollout(text, args.instance, trace=False)
-    saved = {}
-    if args.png is not None:
-        saved["png"] = str(save_png(start, args.png, args.cell))
-    if args.gif is not None:
-        saved["gif"] = str(save_gif(task, text, args.gif, args.instance, cell=args.cell))
+    start, saved = _draw(task, text, args)
     if args.json:
         record = {
             "task": task.id,
             "instance": args.instance,
             "seed": args.seed + args.instance,
-            "start": start.to_string(),
+            "start": start,
             "return": rollout.total_return,
             "terminated": rollout.terminated,
             "crashed": rollout.crashed,
@@ -65,38 +77,9 @@ def run(args: argparse.Namespace) -> int:
         }
         print(json.dumps(record, indent=2))
         return 0
-    print(f"{task.id} instance {args.instance} (seed {args.seed + args.instance}), start:")
-    print(start.to_string())
-    status = "terminated" if rollout.terminated else "crashed" if rollout.crashed else "ended"
-    print(f"return {rollout.total_return!r} ({status}, {rollout.calls} calls)")
-    for kind, path in saved.items():
-        print(f"saved {kind}: {path}")
-    return 0
-
-
-def _run_minigrid(args: argparse.Namespace, text: str) -> int:
-    """``llmgs render`` for a Minigrid task: minigrid's own rgb_array frames."""
-    import envs
-    from envs.minigrid.render import render_rollout
-
-    task = envs.make(args.task, n=args.instance + 1, seed=args.seed)
-    start = task.start_text(args.instance)
-    rollout = task.rollout(text, args.instance, trace=False)
-    saved = {}
-    if args.png is not None:
-        saved["png"] = str(render_rollout(task, text, args.instance, args.png, tile_size=args.cell))
-    if args.gif is not None:
-        saved["gif"] = str(render_rollout(task, text, args.instance, args.gif, tile_size=args.cell))
-    record = {
-        "task": task.id, "instance": args.instance, "seed": args.seed + args.instance,
-        "start": start, "return": rollout.total_return, "terminated": rollout.terminated,
-        "crashed": rollout.crashed, "calls": rollout.calls, "saved": saved,
-    }  # fmt: skip
-    if args.json:
-        print(json.dumps(record, indent=2))
-        return 0
-    print(f"{task.id} instance {args.instance} (seed {args.seed + args.instance}), start:")
-    print(start)
+    print(f"{task.id} instance {args.instance} (seed {args.seed + args.instance})")
+    if start is not None:
+        print(start)
     status = "terminated" if rollout.terminated else "crashed" if rollout.crashed else "ended"
     print(f"return {rollout.total_return!r} ({status}, {rollout.calls} calls)")
     for kind, path in saved.items():

@@ -50,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="completion cache shared by all jobs (default $LLMGS_CACHE_DIR or ~/.cache/llmgs)",
     )
     parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=None,
+        help="where jobs save their run directories (default: 'runs' next to the database)",
+    )
+    parser.add_argument(
         "--job-function",
         default=None,
         metavar="MODULE:FUNCTION",
@@ -92,8 +98,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")
-    if args.cache_dir is not None:
-        os.environ["LLMGS_CACHE_DIR"] = str(args.cache_dir.expanduser())
     if not _is_loopback(args.host) and token is None:
         print(
             f"llmgs serve: warning: {args.host} is not loopback and no token is set; anyone "
@@ -101,12 +105,15 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     db = (args.db if args.db is not None else default_db()).expanduser()
+    runs_dir = (args.runs_dir if args.runs_dir is not None else db.parent / "runs").expanduser()
     config = ServiceConfig(
         db_path=str(db),
         token=token,
         max_workers=args.workers,
         max_queued=args.max_queued,
         max_budget=args.max_budget,
+        runs_dir=str(runs_dir),
+        cache_dir=str(args.cache_dir.expanduser()) if args.cache_dir is not None else None,
         **({"job_function": args.job_function} if args.job_function else {}),
     )
     app = create_app(config)

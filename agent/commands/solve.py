@@ -43,11 +43,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=int, default=3, help="revision rounds at most (default 3)")
     p.add_argument("--strategy", choices=("pythonic_dsl", "python", "dsl"),
                    default="pythonic_dsl", help="prompt strategy")  # fmt: skip
-    p.add_argument("--mode", choices=("pipeline", "agent"), default="pipeline",
-                   help="pipeline (LLM-GS order) or agent (the model calls the tools)")
+    p.add_argument(
+        "--mode",
+        choices=("pipeline", "agent"),
+        default="pipeline",
+        help="pipeline (LLM-GS order) or agent (the model calls the tools)",
+    )
     p.add_argument("--instances", type=int, default=32, help="task instances (default 32)")
-    p.add_argument("--cache", choices=("on", "off", "replay"), default="on",
-                   help="completion cache; replay answers from the cache only")
+    p.add_argument(
+        "--cache",
+        choices=("on", "off", "replay"),
+        default="on",
+        help="completion cache; replay answers from the cache only",
+    )
     p.add_argument("--cache-dir", default=None, help="completion cache folder")
     p.add_argument("--api-base", default=None, help="OpenAI-compatible server URL")
     p.add_argument("--threads", type=int, default=None, help="threads of an embedded model")
@@ -61,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``llmgs solve``; returns the exit code (0 solved or not; errors raise)."""
     from pathlib import Path
 
-    from agent.solve import solve
+    from agent import solve
     from envs.errors import ConfigError
 
     if not args.description and args.task is None:
@@ -110,7 +118,8 @@ class ProgressPrinter:
 
     def _on_llm_progress(self, e: dict[str, Any]) -> None:
         speed = "cached" if e["cached"] else f"{e['tokens_per_s'] or 0:.1f} tok/s"
-        self._say(f"[{e['stage']}] answer {e['sample']}/{e['of']}: {e['completion_tokens']} "
+        which = f"{e['sample']}/{e['of']}" if e["sample"] <= e["of"] else f"{e['sample']} (retry)"
+        self._say(f"[{e['stage']}] answer {which}: {e['completion_tokens']} "
                   f"tokens in {e['seconds']:.1f}s ({speed})")  # fmt: skip
 
     def _on_candidate(self, e: dict[str, Any]) -> None:

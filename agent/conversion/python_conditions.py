@@ -68,7 +68,7 @@ def _perception(call: ast.Call, name: str, gram: Grammar) -> Perception:
     return Perception(name, args[0].value.strip().lower())
 
 
-def to_condition(expr: ast.expr, gram: Grammar, receivers: set[str], depth: int = 0) -> Cond | bool:
+def to_condition(expr: ast.expr, gram: Grammar, helpers: set[str], depth: int = 0) -> Cond | bool:
     """Convert a Python test expression to a DSL condition, or a bool for a literal.
 
     Raises:
@@ -80,12 +80,12 @@ def to_condition(expr: ast.expr, gram: Grammar, receivers: set[str], depth: int 
     if isinstance(expr, ast.Constant) and isinstance(expr.value, bool):
         return expr.value
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
-        return _not(to_condition(expr.operand, gram, receivers, depth + 1))
+        return _not(to_condition(expr.operand, gram, helpers, depth + 1))
     if isinstance(expr, ast.BoolOp):
-        values = [to_condition(v, gram, receivers, depth + 1) for v in expr.values]
+        values = [to_condition(v, gram, helpers, depth + 1) for v in expr.values]
         return _combine(expr.op, values)
     if isinstance(expr, ast.Compare):
-        return _comparison(expr, gram, receivers, depth)
+        return _comparison(expr, gram, helpers, depth)
     if isinstance(expr, ast.Call):
         func = expr.func
         if isinstance(func, ast.Name):
@@ -95,6 +95,13 @@ def to_condition(expr: ast.expr, gram: Grammar, receivers: set[str], depth: int 
         else:
             raise _fail(expr, "unknown_call", f"cannot call `{ast.unparse(func)}` in a condition")
         resolved = resolve_name(name, gram)
+        if resolved is None and name in helpers and isinstance(func, ast.Name):
+            raise _fail(
+                expr,
+                "helper_condition",
+                f"helper `{name}()` cannot be a condition: helpers return nothing in the DSL; "
+                "test a perception instead",
+            )
         if resolved is None:
             hint = suggestion(name, gram)
             raise _fail(expr, "unknown_call", f"unknown perception `{name}()`; {hint}")
@@ -111,7 +118,7 @@ def to_condition(expr: ast.expr, gram: Grammar, receivers: set[str], depth: int 
     raise _fail(expr, "unsupported_condition", f"a condition cannot be a {kind} expression")
 
 
-def _comparison(expr: ast.Compare, gram: Grammar, receivers: set[str], depth: int) -> Cond | bool:
+def _comparison(expr: ast.Compare, gram: Grammar, helpers: set[str], depth: int) -> Cond | bool:
     if len(expr.ops) == 1:
         left, right = expr.left, expr.comparators[0]
         op = expr.ops[0]
@@ -122,7 +129,7 @@ def _comparison(expr: ast.Compare, gram: Grammar, receivers: set[str], depth: in
             and isinstance(right, ast.Constant)
             and isinstance(right.value, bool)
         ):
-            value = to_condition(left, gram, receivers, depth + 1)
+            value = to_condition(left, gram, helpers, depth + 1)
             positive = right.value ^ isinstance(op, ast.NotEq | ast.IsNot)
             return value if positive else _not(value)
     raise _fail(

@@ -2,9 +2,10 @@
 
 Rules (documented in docs/pythonic-dsl.md):
 
-* Top-level imports, docstrings, ``pass`` and ``if __name__ == "__main__":`` guards (whose body
-  counts as top level) are skipped, and so is ``agent = Karel()``-style creation of an agent
-  object (a name bound to a call of something that is neither a DSL name nor a helper).
+* Top-level imports, docstrings, ``pass``, ``print`` of literals and ``if __name__ ==
+  "__main__":`` guards (whose body counts as top level) are skipped, and so is the creation
+  of an agent object such as ``agent = Karel()`` (a name bound to a call of something that is
+  neither a DSL name nor a helper).
 * If any other top-level statement exists, those statements are the program (``run()`` at the
   end of a file simply inlines ``run``).
 * Otherwise the program is the function ``run``, else ``main``, else the last defined function
@@ -15,7 +16,7 @@ Rules (documented in docs/pythonic-dsl.md):
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from agent.conversion.common import MAX_REPEAT_COUNT, resolve_name
 from envs.dsl.grammar import Grammar
@@ -44,14 +45,12 @@ class ProgramSource:
         functions: Top-level ``def``s by name.
         body: The statements that make up the program.
         is_function: Whether ``body`` is a function's body.
-        receivers: Names that stand for the agent object (function parameters, agent variables).
         loaded: Every name read anywhere in the module.
     """
 
     functions: dict[str, ast.FunctionDef]
     body: list[ast.stmt]
     is_function: bool = False
-    receivers: set[str] = field(default_factory=set)
     loaded: frozenset[str] = frozenset()
 
     def call_name(self, call: ast.Call) -> str | None:
@@ -137,11 +136,23 @@ def _is_agent_creation(node: ast.stmt, gram: Grammar, functions: dict) -> bool:
     return constant_args and callee not in functions and resolve_name(callee, gram) is None
 
 
+def _is_literal_print(expr: ast.expr) -> bool:
+    # A top-level `print("ready")` must not turn the file's defs into an empty program.
+    return (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id == "print"
+        and all(isinstance(a, ast.Constant) for a in expr.args)
+    )
+
+
 def _scan(stmts: list[ast.stmt], gram: Grammar, source: ProgramSource) -> None:
     for node in stmts:
         if isinstance(node, ast.Import | ast.ImportFrom | ast.Pass):
             continue
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        if isinstance(node, ast.Expr) and (
+            isinstance(node.value, ast.Constant) or _is_literal_print(node.value)
+        ):
             continue
         if isinstance(node, ast.FunctionDef):
             if node.name in source.functions:
@@ -149,13 +160,12 @@ def _scan(stmts: list[ast.stmt], gram: Grammar, source: ProgramSource) -> None:
             if node.decorator_list:
                 raise _fail(node, "decorator", f"function `{node.name}` has a decorator")
             source.functions[node.name] = node
-            source.receivers.update(a.arg for a in node.args.args)
         elif isinstance(node, ast.AsyncFunctionDef | ast.ClassDef):
             raise _fail(node, "class", "write plain functions: classes and async code are refused")
         elif _is_main_guard(node):
             _scan(node.body, gram, source)
         elif _is_agent_creation(node, gram, source.functions):
-            source.receivers.add(node.targets[0].id)  # type: ignore[union-attr]
+            continue  # `karel = Karel()`: method calls on it are plain actions
         else:
             source.body.append(node)
 

@@ -124,7 +124,8 @@ class _Converter:
         name = self.source.call_name(value)
         if name is None:
             raise _fail(node, "unknown_call", f"cannot call `{ast.unparse(value.func)}`")
-        if name in self.source.functions:
+        if name in self.source.functions and isinstance(value.func, ast.Name):
+            # `karel.move()` is the agent's method even inside a helper named `move`.
             return self.inline(value, name, depth)
         if name == "print":
             if all(isinstance(a, ast.Constant) for a in value.args):
@@ -161,7 +162,7 @@ class _Converter:
 
     # -- control flow ----------------------------------------------------------------------
     def condition(self, expr: ast.expr) -> Cond | bool:
-        return to_condition(expr, self.gram, self.source.receivers)
+        return to_condition(expr, self.gram, set(self.source.functions))
 
     def if_statement(self, node: ast.If, depth: int) -> tuple[Stmt, ...]:
         cond = self.condition(node.test)

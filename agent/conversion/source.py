@@ -129,7 +129,7 @@ def extract_python(text: str) -> CodeBlock:
         ConversionError: No code could be found (reason ``"no_code"``), or the answer is not text
             or too long.
     """
-    text = check_size(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = check_size(text).replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     blocks = fenced_blocks(text)
     for language, body in blocks:
         if language in _PYTHON_TAGS:

@@ -232,7 +232,8 @@ def default_threads() -> int:
             return max(1, int(env))
         except ValueError as exc:
             raise ConfigError(f"LLMGS_THREADS must be an integer, got {env!r}") from exc
-    return max(1, min(8, len(os.sched_getaffinity(0))))
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(8, usable or 1))
 
 
 @dataclass(frozen=True)

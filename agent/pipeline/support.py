@@ -46,7 +46,8 @@ class SolveConfig:
         samples: Programs wanted per round; None for 32 (remote) or 8 (local).
         temperature: Sampling temperature (paper: 1.0).
         top_p: Nucleus mass (paper: 1.0).
-        max_tokens: Tokens per answer; None for 1024 (remote) or 512 (local).
+        max_tokens: Tokens per answer; None for 1024 (remote) or 384 (local: valid answers
+            are 100-300 tokens, and a runaway answer costs ~40 s on a CPU).
         instances: Task instances (benchmark: 32).
         mode: ``pipeline`` (the LLM-GS order, any model) or ``agent`` (the model calls tools).
         agent_steps: Tool calls allowed in agent mode.
@@ -109,7 +110,7 @@ class SolveConfig:
         """Tokens per answer."""
         if self.max_tokens is not None:
             return self.max_tokens
-        return 512 if self.is_local else 1024
+        return 384 if self.is_local else 1024
 
 
 class MeteredLLM:

@@ -54,6 +54,10 @@ class ServiceConfig:
         job_function: ``"module:function"`` each job runs (``agent.solve`` by default).
         start_method: multiprocessing start method of the workers.
         sse_poll_s: Seconds between event-store reads of an open event stream.
+        runs_dir: Where jobs save their run directories (``$LLMGS_RUNS_DIR`` of the
+            workers); None leaves the solver's default.
+        cache_dir: Completion cache shared by every job (``$LLMGS_CACHE_DIR`` of the
+            workers); None leaves the gateway's default.
     """
 
     db_path: str
@@ -64,6 +68,13 @@ class ServiceConfig:
     job_function: str = DEFAULT_JOB_FUNCTION
     start_method: str = "forkserver"
     sse_poll_s: float = 0.2
+    runs_dir: str | None = None
+    cache_dir: str | None = None
+
+    def worker_env(self) -> dict[str, str]:
+        """Environment variables the workers get."""
+        env = {"LLMGS_RUNS_DIR": self.runs_dir, "LLMGS_CACHE_DIR": self.cache_dir}
+        return {k: v for k, v in env.items() if v is not None}
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -123,7 +134,10 @@ def _api(config: ServiceConfig, store: JobStore, manager: JobManager) -> APIRout
         status_code=202,
         response_model=JobView,
         summary="Submit a task to solve",
-        responses={429: {"model": ErrorBody, "description": "Too many queued jobs"}},
+        responses={
+            400: {"model": ErrorBody, "description": "Body is not valid JSON text"},
+            429: {"model": ErrorBody, "description": "Too many queued jobs"},
+        },
     )
     def submit(body: SolveRequest, response: Response) -> JobView:
         try:
@@ -220,6 +234,7 @@ def create_app(config: ServiceConfig, manager: JobManager | None = None) -> Fast
             max_workers=config.max_workers,
             max_queued=config.max_queued,
             start_method=config.start_method,
+            worker_env=config.worker_env(),
         )
 
     @asynccontextmanager

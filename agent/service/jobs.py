@@ -66,6 +66,8 @@ class JobManager:
         poll_s: Scheduler tick.
         grace_s: Seconds a cancelled job gets to stop before its process is terminated.
         start_method: multiprocessing start method.
+        worker_env: Environment variables set in each worker before its job runs (e.g.
+            ``LLMGS_RUNS_DIR``, ``LLMGS_CACHE_DIR``).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class JobManager:
         poll_s: float = 0.05,
         grace_s: float = 2.0,
         start_method: str = "forkserver",
+        worker_env: dict[str, str] | None = None,
     ) -> None:
         self.store = store
         self.job_function = job_function
@@ -87,6 +90,7 @@ class JobManager:
         self.max_queued = max_queued
         self.poll_s = poll_s
         self.grace_s = grace_s
+        self.worker_env = dict(worker_env or {})
         self._ctx = multiprocessing.get_context(start_method)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
@@ -220,6 +224,8 @@ class JobManager:
                     self.job_function,
                     job.request,
                     cancel,
+                    os.getpid(),
+                    self.worker_env,
                 ),
                 name=f"llmgs-job-{job_id[:8]}",
                 # Not daemonic: a solve may start processes of its own (parallel evaluation).

@@ -19,11 +19,12 @@ def solve_job(
         description: The task in plain words.
         on_event: Receives every solve event.
         should_stop: True once the job is cancelled (or the server is gone).
-        **options: ``task``, ``model``, ``budget``, ``seed``, ``revision`` as the request gave.
+        **options: ``task``, ``model``, ``budget``, ``seed``, ``strategy``, ``revision`` as the
+            request gave them.
 
     Returns:
         The ``SolveResult``.
     """
-    from agent.solve import solve
+    from agent import solve
 
     return solve(description, on_event=on_event, should_stop=should_stop, **options)

@@ -10,8 +10,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.llm.types import DEFAULT_MODEL
-
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -22,6 +20,8 @@ Revision = Literal[
     "execution_trace",
     "program_execution_trace",
 ]
+
+Strategy = Literal["pythonic_dsl", "python", "dsl"]
 
 #: Hard ceiling of a request's budget; a server may set a lower one (``--max-budget``).
 BUDGET_CEILING = 10_000_000
@@ -34,10 +34,11 @@ class SolveRequest(BaseModel):
     Attributes:
         description: The task in plain words.
         task: A registry id (``karel/DoorKey``) that overrides matching the description.
-        model: A litellm model string, an embedded ``local/...`` model, or null for pure
-            search (no model).
+        model: A litellm model string or an embedded ``local/...`` model; null for pure
+            search (no model); omitted for the solver's default model.
         budget: Program evaluations allowed; null uses the solver's default.
         seed: Seed of sampling and search.
+        strategy: Prompt strategy; null uses the solver's default (``pythonic_dsl``).
         revision: Revision method before search; null uses the solver's default.
     """
 
@@ -45,16 +46,29 @@ class SolveRequest(BaseModel):
 
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION, examples=["open the door"])
     task: str | None = Field(default=None, min_length=1, max_length=100, examples=["karel/DoorKey"])
-    model: str | None = Field(default=DEFAULT_MODEL, min_length=3, max_length=200)
+    model: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=200,
+        description="Omitted: the solver's default (the embedded local model). "
+        "null: pure search, no model.",
+        examples=["local/qwen2.5-coder-0.5b", None],
+    )
     budget: int | None = Field(default=None, ge=1, le=BUDGET_CEILING)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    strategy: Strategy | None = None
     revision: Revision | None = None
 
     def solve_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for the job function (unset optional settings left out)."""
-        out: dict[str, Any] = {"description": self.description, "model": self.model}
-        out["seed"] = self.seed
-        for name in ("task", "budget", "revision"):
+        """Keyword arguments for the job function (unset optional settings left out).
+
+        ``model`` is passed whenever the client sent it, null included (pure search); when
+        omitted the solver picks its default model.
+        """
+        out: dict[str, Any] = {"description": self.description, "seed": self.seed}
+        if "model" in self.model_fields_set:
+            out["model"] = self.model
+        for name in ("task", "budget", "strategy", "revision"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

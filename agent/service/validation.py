@@ -18,17 +18,22 @@ def check_model(model: str) -> None:
     """Refuse a model this server cannot call.
 
     Raises:
-        ConfigError: Malformed string, unknown embedded model, or a missing API key (named by
-            its environment variable, never its value).
+        ConfigError: Malformed string, unknown embedded model or one whose weights are not
+            installed, or a missing API key (named by its environment variable, never its
+            value).
     """
     from agent.llm.gateway import key_env_of
     from agent.llm.types import LLMConfig
 
     config = LLMConfig(model=model)
     if config.is_local:
-        from agent.llm.local_model import get_spec
+        from agent.llm.local_model import INSTALL_HINT, get_spec, weights_installed
 
-        get_spec(model)
+        spec = get_spec(model)
+        if config.resolved_gguf() is None and not weights_installed(spec):
+            raise ConfigError(
+                f"the weights of {model} are not installed on this server: run {INSTALL_HINT}"
+            )
         return
     key_env = key_env_of(config)
     if key_env is not None and not os.environ.get(key_env):
@@ -46,10 +51,18 @@ def check_request(body: SolveRequest, *, max_budget: int) -> dict[str, Any]:
 
     if body.budget is not None and body.budget > max_budget:
         raise ConfigError(f"budget {body.budget} is over this server's limit of {max_budget}")
-    if body.model is not None:
-        check_model(body.model)
+    model = body.model if "model" in body.model_fields_set else _default_model()
+    if model is not None:
+        check_model(model)
     kwargs = body.solve_kwargs()
     match = match_task(body.description, task=body.task)
     if body.task is not None:
         kwargs["task"] = match.task
     return kwargs
+
+
+def _default_model() -> str | None:
+    """The model ``agent.solve`` uses when none is given."""
+    from agent.pipeline.support import SolveConfig
+
+    return SolveConfig().model

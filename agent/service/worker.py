@@ -163,8 +163,53 @@ def _attach_gif(sink: EventSink, result: dict[str, Any]) -> None:
     sink.store.put_artifact(sink.job_id, sink.attempt, "rollout.gif", content)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    if os.path.isdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                state = f.read().rsplit(")", 1)[-1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        except (OSError, IndexError):
+            pass  # unreadable: fall back to a signal probe
+        else:
+            return state not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Orphan:
+    """Whether the server that started this worker is gone (checked at most every 0.2 s)."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.parent = os.getppid()
+        self._checked = 0.0
+        self._gone = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self._gone and now - self._checked >= 0.2:
+            self._checked = now
+            self._gone = os.getppid() != self.parent or not process_alive(self.server_pid)
+        return self._gone
+
+
 def main(
-    db_path: str, job_id: str, attempt: str, fn_ref: str, request: dict[str, Any], cancel: Any
+    db_path: str,
+    job_id: str,
+    attempt: str,
+    fn_ref: str,
+    request: dict[str, Any],
+    cancel: Any,
+    server_pid: int,
+    env: dict[str, str] | None = None,
 ) -> None:
     """Entry point of a worker process: run one job to its end and record the outcome.
 
@@ -175,18 +220,19 @@ def main(
         fn_ref: ``"module:function"`` of the job function.
         request: Keyword arguments of the job function.
         cancel: A ``multiprocessing.Event`` the server sets to ask the job to stop.
+        server_pid: The server's process id; the job stops when that process is gone.
+        env: Environment variables to set first (a fork server keeps the environment it
+            started with, so settings of the service travel this way).
     """
+    os.environ.update(env or {})
     # Ctrl-C in a terminal reaches the whole process group; the server decides our fate.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     store = JobStore(db_path)
-    parent = os.getppid()
     sink = EventSink(store, job_id, attempt)
-
-    def orphaned() -> bool:
-        return os.getppid() != parent
+    orphaned = _Orphan(server_pid)
 
     def should_stop() -> bool:
-        # A changed parent means the server died: stop rather than run on as an orphan.
+        # A vanished server means nobody will read the result: stop rather than run on.
         return cancel.is_set() or orphaned()
 
     try:

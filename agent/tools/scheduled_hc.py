@@ -75,8 +75,9 @@ class SearchSummary:
             f"best program: {self.best_program}",
         ]
         if self.start_returns:
-            lines.append("start programs' returns: " + ", ".join(f"{r:.3g}" for r in
-                                                                  self.start_returns))
+            lines.append(
+                "start programs' returns: " + ", ".join(f"{r:.3g}" for r in self.start_returns)
+            )
         lines += [f"skipped start program {s}" for s in self.skipped]
         return "\n".join(lines)
 

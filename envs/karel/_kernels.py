@@ -157,8 +157,9 @@ def _in_body(cell, body, st, upto):
 
 
 @njit(cache=True, _nrt=False)
-def _snake_reward(p, walls, markers, maskrow, cnt, hsh, zob, log_cell, log_old, st, body, mt,
-                  mt0row, ipr, h, w):
+def _snake_reward(
+    p, walls, markers, maskrow, cnt, hsh, zob, log_cell, log_old, st, body, mt, mt0row, ipr, h, w
+):
     """Snake (LLM-GS): eat, redraw food by rejection with the task RNG, grow and move the body."""
     reward = 0.0
     terminated = False
@@ -170,7 +171,9 @@ def _snake_reward(p, walls, markers, maskrow, cnt, hsh, zob, log_cell, log_old, 
         st[S_BODY] += 1
         food = st[S_FOOD]
         if markers[food] > 0:
-            _set_markers(food, markers[food] - 1, markers, maskrow, cnt, hsh, zob, log_cell, log_old)
+            _set_markers(
+                food, markers[food] - 1, markers, maskrow, cnt, hsh, zob, log_cell, log_old
+            )
         reward = 1 / 20
         if st[S_BODY] == 22:
             terminated = True
@@ -182,7 +185,14 @@ def _snake_reward(p, walls, markers, maskrow, cnt, hsh, zob, log_cell, log_old, 
                 if walls[cell] == 0 and cell != p and not _in_body(cell, body, st, st[S_BLEN]):
                     if markers[cell] < MAX_MARKERS:
                         _set_markers(
-                            cell, markers[cell] + 1, markers, maskrow, cnt, hsh, zob, log_cell,
+                            cell,
+                            markers[cell] + 1,
+                            markers,
+                            maskrow,
+                            cnt,
+                            hsh,
+                            zob,
+                            log_cell,
                             log_old,
                         )
                     st[S_FOOD] = cell
@@ -194,7 +204,9 @@ def _snake_reward(p, walls, markers, maskrow, cnt, hsh, zob, log_cell, log_old, 
         reward = -1.0
     elif p != last:
         if markers[last] < MAX_MARKERS:
-            _set_markers(last, markers[last] + 1, markers, maskrow, cnt, hsh, zob, log_cell, log_old)
+            _set_markers(
+                last, markers[last] + 1, markers, maskrow, cnt, hsh, zob, log_cell, log_old
+            )
         body[(st[S_BSTART] + blen) % BODY_RING] = p
         blen += 1
         if blen > st[S_BODY]:
@@ -380,8 +392,6 @@ def _perceive(q, r, c, d, walls, markers, h, w):
     return _is_clear(r + _DR[d], c + _DC[d], walls, h, w)
 
 
-
-
 @njit(cache=True, _nrt=False)
 def _reset_task_state(task, ipr, st, body, agent_cell):
     st[S_PREV] = 0
@@ -433,9 +443,37 @@ def _reindex(count, cap, stamp, tab, ent):
 
 
 @njit(cache=True, _nrt=False)
-def run_batch(code, starts, out, acts, cfg, walls0, markers0, agent0, ip, mask, cnt0, hash0,
-              mt0, zob, walls, markers, cnt, hsh, st, body, mt, rep, first_old, touched,
-              log_cell, log_old, tab, ent, meta):
+def run_batch(
+    code,
+    starts,
+    out,
+    acts,
+    cfg,
+    walls0,
+    markers0,
+    agent0,
+    ip,
+    mask,
+    cnt0,
+    hash0,
+    mt0,
+    zob,
+    walls,
+    markers,
+    cnt,
+    hsh,
+    st,
+    body,
+    mt,
+    rep,
+    first_old,
+    touched,
+    log_cell,
+    log_old,
+    tab,
+    ent,
+    meta,
+):
     """Run programs ``code[starts[k]:starts[k + 1]]`` on every instance.
 
     ``out[k, i]`` receives the return of program k on instance i and ``acts[k]`` the number of
@@ -491,8 +529,22 @@ def run_batch(code, starts, out, acts, cfg, walls0, markers0, agent0, ip, mask, 
                     actions += 1
                     if task == SNAKE:
                         term, rew = _snake_reward(
-                            p, walls, markers, maskrow, cnt, hsh, zob, log_cell, log_old, st,
-                            body, mt, mt0[i], ipr, h, w,
+                            p,
+                            walls,
+                            markers,
+                            maskrow,
+                            cnt,
+                            hsh,
+                            zob,
+                            log_cell,
+                            log_old,
+                            st,
+                            body,
+                            mt,
+                            mt0[i],
+                            ipr,
+                            h,
+                            w,
                         )
                     else:
                         term, rew = _reward(task, p, w, ipr, maskrow, walls, markers, cnt, st)
@@ -521,8 +573,20 @@ def run_batch(code, starts, out, acts, cfg, walls0, markers0, agent0, ip, mask, 
                     cell = r * w + c
                     key = hsh[0] ^ zob[zp + cell * 4 + d] ^ zob[zn + (node & (N_ZOB_NODES - 1))]
                     info = (node * hw + cell) * 4 + d
-                    repeat, idx = _seen(key, info, cap, stamp, tab, ent, markers, log_cell,
-                                        log_old, cnt, first_old, touched)
+                    repeat, idx = _seen(
+                        key,
+                        info,
+                        cap,
+                        stamp,
+                        tab,
+                        ent,
+                        markers,
+                        log_cell,
+                        log_old,
+                        cnt,
+                        first_old,
+                        touched,
+                    )
                     if repeat:
                         crashed = True
                         break

@@ -226,6 +226,7 @@ class CompiledKarelEvaluator:
         self._log_cell = np.zeros(5 * (max_calls + 2), dtype=np.int64)
         self._log_old = np.zeros(5 * (max_calls + 2), dtype=np.int64)
         self._meta = np.zeros(1, dtype=np.int64)
+        self._ent_rows = 0
         self._ensure_whiles(1)
         self._out1 = np.empty((1, self.n), dtype=np.float64)
         self._acts1 = np.empty(1, dtype=np.int64)
@@ -238,8 +239,9 @@ class CompiledKarelEvaluator:
         index is at least twice that (load <= 1/2).
         """
         rows = max(1, whiles) * (self._max_calls + 2)
-        if hasattr(self, "_ent") and self._ent.shape[0] >= rows:
+        if rows <= self._ent_rows:
             return
+        self._ent_rows = rows
         self._ent = np.zeros((rows, 3), dtype=np.int64)
         size = 1 << max(8, (2 * rows - 1).bit_length())
         self._tab = np.zeros((size, 3), dtype=np.int64)
@@ -251,7 +253,8 @@ class CompiledKarelEvaluator:
     ) -> None:  # fmt: skip
         if slots > self._rep.shape[0]:
             self._rep = np.zeros(slots, dtype=np.int64)
-        self._ensure_whiles(whiles)
+        if whiles > 1:
+            self._ensure_whiles(whiles)
         K.run_batch(
             code, starts, out, acts, self._cfg, self._walls0, self._markers0, self._agent0,
             self._ip, self._mask, self._cnt0, self._hash0, self._mt0, self._zob, self._walls,
@@ -259,7 +262,7 @@ class CompiledKarelEvaluator:
             self._first_old, self._touched, self._log_cell, self._log_old, self._tab, self._ent,
             self._meta,
         )  # fmt: skip
-        self.actions = int(acts.sum())
+        self.actions = int(acts[0]) if acts.shape[0] == 1 else int(acts.sum())
 
     def returns(self, program: Program | str) -> list[float]:
         """Return of ``program`` on each instance, in instance order.

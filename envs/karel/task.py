@@ -35,7 +35,9 @@ Contract for the compiled evaluator (:mod:`envs.karel.compiled`) and other reade
   ``"compiled"`` uses ``envs.karel.compiled.CompiledKarelEvaluator(task).returns(program)``.
   The default is compiled when that class is importable and supports the task's options (a
   non-default option is supported only if named in the class's optional
-  ``supported_options``), else python.
+  ``supported_options``), else python; if the evaluator's constructor still refuses the
+  configuration with ``ConfigError``, an automatically chosen engine falls back to python
+  (``task.engine`` then reads ``"python"``). ``rollout`` always uses the python engine.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from typing import Any, Literal
 from envs.dsl.ast import Program
 from envs.dsl.parser import ensure_program
 from envs.errors import ConfigError, TaskNotFound
+from envs.karel.info import DESCRIPTIONS
 from envs.karel.instances import KarelInstance
 from envs.karel.interpreter import RunResult, run_program
 from envs.karel.tasks import CRASH_PENALTY, SPECS, KarelOptions, KarelTaskSpec
@@ -112,8 +115,8 @@ class KarelTask(Task):
     ) -> None:
         if name not in SPECS:
             raise TaskNotFound(f"no Karel task {name!r}; known: {', '.join(sorted(SPECS))}")
-        if n < 1:
-            raise ConfigError(f"n must be at least 1, got {n}")
+        if n < 1 or seed < 0:
+            raise ConfigError(f"n must be at least 1 and seed at least 0, got n={n}, seed={seed}")
         self.name = name
         self.id = f"karel/{name}"
         self.n = n
@@ -121,7 +124,7 @@ class KarelTask(Task):
         self.options = KarelOptions() if options is None else options
         self.spec: KarelTaskSpec = SPECS[name]
         self.grid = (self.spec.height, self.spec.width)
-        self.description = description if description is not None else self.spec_doc()
+        self.description = description if description is not None else DESCRIPTIONS[name]
         self.instances: tuple[KarelInstance, ...] = tuple(
             self.spec.generate(seed + i, self.options) for i in range(n)
         )
@@ -129,12 +132,9 @@ class KarelTask(Task):
         self.engine: Engine = self._pick_engine(engine)
         self._compiled: Any = None
 
-    def spec_doc(self) -> str:
-        """First paragraph of the task's docstring: what it asks, in plain words."""
-        doc = type(self.spec).__doc__ or self.name
-        return " ".join(doc.strip().split("\n\n")[0].split())
-
     def _pick_engine(self, engine: Engine | None) -> Engine:
+        if engine not in (None, "compiled", "python"):
+            raise ConfigError(f"engine must be 'compiled' or 'python', got {engine!r}")
         if engine == "python":
             return "python"
         cls = compiled_evaluator_class()
@@ -144,8 +144,6 @@ class KarelTask(Task):
             raise ConfigError(
                 "the compiled Karel engine is unavailable for these options; use engine='python'"
             )
-        if engine not in (None, "compiled"):
-            raise ConfigError(f"engine must be 'compiled' or 'python', got {engine!r}")
         return "compiled" if usable else "python"
 
     def _make_compiled(self) -> Any:

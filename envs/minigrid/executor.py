@@ -16,6 +16,12 @@ The semantics are the reference ``ProgramWrapper`` plus the shared program seman
 A crash ends the episode: after it the reference skips every action and only evaluates
 perceptions, which cannot change the return. Ending early is therefore exact, and it is what
 makes an episode cost microseconds. The stop is an exception raised once per episode.
+
+WHILE states are compared exactly (see ``MinigridWorld.state_key``). The reference hashes
+``str(agent_pos)``, which reads ``[1 1]`` for LavaGap's numpy start position but ``(1, 1)``
+once the agent has moved, so it can miss the first return to the start pose and crash one
+cycle later. Returns are unaffected: a repeated cycle cannot earn reward (every rewarded event
+either ends the episode or is paid once), only the call count at the crash can differ.
 """
 
 from __future__ import annotations

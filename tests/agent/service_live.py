@@ -44,16 +44,19 @@ def live_service(
     max_workers: int = 1,
     max_queued: int = 100,
     max_budget: int = 1_000_000,
+    runs_dir: Path | None = None,
 ) -> Iterator[Live]:
     """Serve on 127.0.0.1 (a free port) until the block ends."""
     config = ServiceConfig(
         db_path=str(db), token=token, max_workers=max_workers, max_queued=max_queued,
         max_budget=max_budget, job_function=job_function, sse_poll_s=0.05,
+        runs_dir=str(runs_dir) if runs_dir is not None else None,
     )  # fmt: skip
     store = JobStore(db)
     manager = JobManager(
-        store, job_function, max_workers=max_workers, max_queued=max_queued, grace_s=0.5
-    )
+        store, job_function, max_workers=max_workers, max_queued=max_queued, grace_s=0.5,
+        worker_env=config.worker_env(),
+    )  # fmt: skip
     app = create_app(config, manager)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")

@@ -111,6 +111,7 @@ def _iterations(stmts: tuple) -> int:
     return total
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=0, max_value=10**7))
 def test_repeat_exactly_runs_the_body_n_times(n: int) -> None:
     assert _iterations(repeat_exactly(n, (Action("move"),))) == n
@@ -198,6 +199,16 @@ def test_rejections_name_reason_and_line(code: str, why: str) -> None:
     assert f"line {info.value.line}" in str(info.value)
 
 
+def test_helpers_shadowing_actions_and_helpers_as_conditions() -> None:
+    shadow = "def turnRight():\n    turnLeft()\n    turnLeft()\n    turnLeft()\n\nturnRight()\n"
+    assert python_to_dsl(shadow) == "DEF run m( turnLeft turnLeft turnLeft m)"
+    method = "def move(karel):\n    karel.move()\n    karel.move()\n\nmove(k)\n"
+    assert python_to_dsl(method) == "DEF run m( move move m)"
+    helper_test = "def blocked():\n    turnLeft()\n\nif blocked():\n    move()\n"
+    assert reason(helper_test) == "helper_condition"
+    assert python_to_dsl("\ufeffmove()\r\nturnLeft()\r\n") == "DEF run m( move turnLeft m)"
+
+
 def test_unknown_call_suggests_a_close_name() -> None:
     with pytest.raises(ConversionError, match=r"did you mean turnLeft\(\)"):
         python_to_dsl(wrap("turnleftt()"))
@@ -208,6 +219,7 @@ def test_entry_point_rules() -> None:
     assert python_to_dsl(two_roots) == "DEF run m( turnLeft m)"  # the last uncalled function
     with_main = "def main():\n    move()\n\ndef other():\n    turnLeft()\n"
     assert python_to_dsl(with_main) == "DEF run m( move m)"
+    assert python_to_dsl("def run():\n    move()\nprint('ready')\n") == "DEF run m( move m)"
     assert reason("def run():\n    move()\n\ndef run():\n    move()\n") == "duplicate_def"
     assert reason("@decorator\ndef run():\n    move()\n") == "decorator"
 
@@ -247,7 +259,7 @@ def test_round_trip_with_boolean_operators(domain: str) -> None:
         assert python_to_program(to_python(program, domain), domain) == program
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=0, max_value=2**32 - 1), st.sampled_from(["karel", "minigrid"]))
 def test_round_trip_property(seed: int, domain: str) -> None:
     program = random_program(random.Random(seed), domain, depth=4)
@@ -303,7 +315,7 @@ _FRAGMENTS = [
 ]  # fmt: skip
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.tuples(st.integers(0, 4), st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=3)),
@@ -320,7 +332,7 @@ def test_fuzz_python_like_answers(lines: list, domain: str) -> None:
     assert str(parse(result, domain)) == result
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=400), st.sampled_from(["karel", "minigrid"]))
 def test_fuzz_arbitrary_text(text: str, domain: str) -> None:
     try:

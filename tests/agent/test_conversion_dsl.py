@@ -62,7 +62,7 @@ def test_extractor_rejections(text: str, why: str) -> None:
     assert info.value.reason == why
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(
         st.sampled_from(
@@ -83,7 +83,7 @@ def test_fuzz_extractor(tokens: list[str], domain: str) -> None:
     assert str(parse(result, domain)) == result
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_fuzz_extractor_text(text: str) -> None:
     try:

@@ -121,3 +121,29 @@ def test_cli_llm_local_fresh_then_cached(cache_dir: Path, no_api_keys: None) -> 
     again = json.loads(second.stdout)
     assert again["cached"] is True and again["text"] == record["text"]
     assert again["latency_s"] < 1.0
+
+
+@pytest.mark.llm
+def test_prompt_longer_than_context_is_a_clear_error_not_retried(cache_dir: Path) -> None:
+    gateway = Gateway(LLMConfig(model=SMALL, n_ctx=512, cache="off"), show_progress=False)
+    long_prompt = [{"role": "user", "content": "move turn_left " * 600}]
+    with pytest.raises(LLMError, match="does not fit the model's context") as info:
+        gateway.complete(long_prompt, SamplingSettings(max_tokens=4))
+    assert not info.value.retryable
+    assert gateway.usage.calls == 0
+
+
+def test_integrity_failure_surfaces_through_the_gateway_unretried(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMGS_MODEL_DIR", str(tmp_path / "models"))
+    spec = local_model.LOCAL_MODELS["qwen2.5-coder-0.5b"]
+    fake = tmp_path / "models" / spec.filename
+    fake.parent.mkdir(parents=True)
+    with open(fake, "wb") as fh:  # right size, wrong bytes: must be refused, never loaded
+        fh.truncate(spec.size)
+    sleeps: list[float] = []
+    gateway = Gateway(LLMConfig(model=SMALL), sleep=sleeps.append, show_progress=False)
+    with pytest.raises(ModelIntegrityError, match="not loaded"):
+        gateway.complete(PROMPT, SamplingSettings(max_tokens=4))
+    assert sleeps == []

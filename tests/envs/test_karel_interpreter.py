@@ -169,6 +169,8 @@ def test_errors() -> None:
         task.rollout("DEF run m( move m)", instance=1)
     with pytest.raises(ConfigError):
         KarelTask("Maze", n=0)
+    with pytest.raises(ConfigError, match="engine must be"):
+        KarelTask("Maze", n=1, engine="fast")  # type: ignore[arg-type]
 
 
 def test_episodes_do_not_leak_state() -> None:
@@ -177,3 +179,39 @@ def test_episodes_do_not_leak_state() -> None:
     first = task.returns(program)
     assert task.returns(program) == first
     assert np.array_equal(task.initial_world(0).walls, task.instances[0].walls)
+
+
+class _FakeCompiled:
+    """Stands in for envs.karel.compiled.CompiledKarelEvaluator."""
+
+    supported_options = frozenset({"max_calls"})
+    refuse = False
+
+    def __init__(self, task: KarelTask) -> None:
+        if self.refuse:
+            raise ConfigError("not for this task")
+        self.n = task.n
+
+    def returns(self, program: object) -> list[float]:
+        return [0.125] * self.n
+
+
+def test_engine_selection_and_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import envs.karel.task as module
+
+    monkeypatch.setattr(module, "compiled_evaluator_class", lambda: _FakeCompiled)
+    task = KarelTask("Harvester", n=2)
+    assert task.engine == "compiled" and task.returns("DEF run m( move m)") == [0.125, 0.125]
+    assert KarelTask("Harvester", n=2, options=KarelOptions(max_calls=5)).engine == "compiled"
+    unsupported = KarelOptions(penalize_crash=True)
+    assert KarelTask("Harvester", n=2, options=unsupported).engine == "python"
+    with pytest.raises(ConfigError):
+        KarelTask("Harvester", n=2, options=unsupported, engine="compiled")
+    monkeypatch.setattr(_FakeCompiled, "refuse", True)
+    auto = KarelTask("Harvester", n=2)
+    assert auto.returns("DEF run m( pickMarker m)") == [1 / 36, 1 / 36]
+    assert auto.engine == "python"
+    with pytest.raises(ConfigError):
+        KarelTask("Harvester", n=2, engine="compiled").returns("DEF run m( move m)")
+    monkeypatch.setattr(module, "compiled_evaluator_class", lambda: None)
+    assert KarelTask("Harvester", n=1).engine == "python"

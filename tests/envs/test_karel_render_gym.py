@@ -37,8 +37,7 @@ def test_png_and_gif(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_gym_env_passes_check_env(name: str) -> None:
-    env = KarelGymEnv(name, n=4)
-    check_env(env, skip_render_check=True)
+    check_env(gym.make(gym_id(name), n=4).unwrapped)
 
 
 def test_gym_env_matches_program_rewards() -> None:
@@ -88,3 +87,12 @@ def test_cli_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     record = json.loads(capsys.readouterr().out)
     assert record["return"] == KarelTask("Maze", n=1).rollout("DEF run m( move m)").total_return
     assert np.isfinite(record["return"])
+
+
+def test_cli_render_minigrid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "lava.png"
+    code = main(["render", "DEF run m( forward m)", "--task", "minigrid/LavaGap", "--png",
+                 str(png), "--json"])  # fmt: skip
+    record = json.loads(capsys.readouterr().out)
+    assert code == 0 and record["start"] is None and png.exists()
+    assert record["task"] == "minigrid/LavaGap" and np.isfinite(record["return"])

@@ -64,10 +64,15 @@ class _Constant(Task):
 def test_register_user_task() -> None:
     info = envs.TaskInfo(id="karel/UserConstant", domain="karel", description="constant")
     envs.register("karel/UserConstant", _Constant, info, replace=True)
-    task = envs.make("karel/UserConstant", n=3, value=0.25)
-    assert task.evaluate("DEF run m( move m)") == 0.25
-    assert info in envs.tasks("karel")
-    with pytest.raises(ConfigError, match="already registered"):
-        envs.register("karel/UserConstant", _Constant, info)
-    with pytest.raises(ConfigError):
-        envs.register("UserConstant", _Constant, info)
+    try:
+        task = envs.make("karel/UserConstant", n=3, value=0.25)
+        assert task.evaluate("DEF run m( move m)") == 0.25
+        assert info in envs.tasks("karel")
+        with pytest.raises(ConfigError, match="already registered"):
+            envs.register("karel/UserConstant", _Constant, info)
+        with pytest.raises(ConfigError):
+            envs.register("UserConstant", _Constant, info)
+    finally:
+        envs.unregister("karel/UserConstant")
+    with pytest.raises(TaskNotFound):
+        envs.make("karel/UserConstant")

@@ -8,7 +8,7 @@ task, never a number carried over from the search.
 
 Example:
     >>> from agent import solve
-    >>> result = solve("pick up the key and open the door", model=None, budget=2000)  # doctest: +SKIP
+    >>> result = solve("pick up the key and open the door", model=None)  # doctest: +SKIP
     >>> result.task, result.reward, result.program  # doctest: +SKIP
 """
 
@@ -92,10 +92,12 @@ class _Run:
         settings = SamplingSettings(
             temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.resolved_max_tokens()
         )
-        per_request = 1 if cfg.is_local or cfg.model is None else cfg.resolved_samples()
+        per_request = 1 if cfg.is_local else cfg.resolved_samples()
         return SamplingPlan(
             n=cfg.resolved_samples(), settings=settings, seed=cfg.seed * 100_000 + round_no * 1000,
             per_request=per_request, strategy=cfg.strategy,
+            # A CPU-bound local model takes seconds per answer: no second attempt for rejects.
+            top_up=0 if cfg.is_local else 1,
         )  # fmt: skip
 
     def _record(self, round_no: int, method: str, feedback: str, batch: Batch) -> bool:
@@ -187,9 +189,7 @@ class _Run:
                 result = llmgs_search(task, seeds, config=config, on_event=sink)
             else:
                 result = scheduled_hill_climbing(task, config=config, on_event=sink)
-        self.search = {
-            k: v for k, v in result.to_dict().items() if k not in ("stage_times",)
-        }
+        self.search = {k: v for k, v in result.to_dict().items() if k not in ("stage_times",)}
         self.search_evals, self.search_unique = result.evaluations, result.unique_evaluations
         self.stop_reason = result.stop_reason
         if result.stop_reason == "interrupted":
@@ -275,8 +275,8 @@ def solve(
     )
     if model is not _UNSET:
         changes["model"] = model
-    elif llm is not None:
-        changes["model"] = None if config is None else base.model
+    elif llm is not None:  # an injected gateway tells its model (local or not); fakes do not
+        changes["model"] = getattr(getattr(llm, "config", None), "model", None)
     cfg = dataclasses.replace(base, **changes)
     if llm is None:
         llm = _make_llm(cfg)

@@ -1,0 +1,63 @@
+"""``llmgs bench``: programs/s and actions/s of the Karel evaluators, per task."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from envs.bench import format_table, run_bench
+from envs.karel.tasks import BENCHMARK_TASKS, SPECS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``bench`` subcommand."""
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure the Karel evaluators (programs/s, actions/s, memory, JIT cost)",
+        description="Time the compiled Karel evaluator and the pure-Python interpreter on the "
+        "same programs, on 32 instances per task: the spec's hand-written programs and a fixed, "
+        "seeded set of random programs from the search space. Prints a table or --json.",
+    )
+    parser.add_argument(
+        "--tasks",
+        nargs="+",
+        metavar="NAME",
+        default=None,
+        help=f"Karel task names (default: the 12 of the paper); known: {', '.join(sorted(SPECS))}",
+    )
+    parser.add_argument(
+        "--programs", choices=("hand", "random", "both"), default="both", help="default both"
+    )
+    parser.add_argument("--random", type=int, default=200, help="random programs (default 200)")
+    parser.add_argument("--seconds", type=float, default=1.0, help="timing per set (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random set (default 0)")
+    parser.add_argument("--no-python", action="store_true", help="skip the Python interpreter")
+    parser.add_argument(
+        "--jit", action="store_true", help="also time a cold JIT compile and a cached load"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="50 random programs, 0.2 s per set (a smoke run)"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark and print the table (or JSON)."""
+    from search.space import random_program
+
+    n_random, seconds = (50, 0.2) if args.quick else (args.random, args.seconds)
+    result = run_bench(
+        tasks=args.tasks if args.tasks else list(BENCHMARK_TASKS),
+        programs=args.programs,
+        n_random=n_random,
+        seconds=seconds,
+        random_program=lambda rng: random_program("karel", rng),
+        seed=args.seed,
+        python=not args.no_python,
+        jit=args.jit,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(format_table(result))
+    return 0

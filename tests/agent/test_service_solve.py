@@ -1,0 +1,48 @@
+"""End to end: a job submitted over HTTP runs the real ``agent.solve`` and returns its result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the service needs the 'serve' extra")
+
+from service_live import live_service, read_events, wait_for  # noqa: E402
+
+import envs  # noqa: E402
+
+# Fields that differ between any two runs (wall times, the timestamped run folder).
+VOLATILE = ("timings", "total_seconds", "run_dir")
+
+
+def test_http_job_equals_agent_solve(tmp_path: Path) -> None:
+    from agent import solve
+
+    args = {"description": "pick up the key and open the door", "model": None, "budget": 2000}
+    with live_service(
+        tmp_path / "jobs.sqlite3", "agent.service.runner:solve_job", runs_dir=tmp_path / "runs"
+    ) as svc:
+        with svc.client() as http:
+            job = http.post("/v1/solve", json=args).json()
+            names = [name for name, _ in read_events(http, job["id"], timeout=300)]
+            done = wait_for(http, job["id"], ("succeeded", "failed"), timeout=30)
+    assert done["status"] == "succeeded", done["error"]
+    # Compared as JSON, which is what the API serves (tuples become lists).
+    direct = json.loads(solve(**args, runs_dir=str(tmp_path / "direct")).to_json())
+    served = done["result"]
+    assert {k: v for k, v in served.items() if k not in VOLATILE} == {
+        k: v for k, v in direct.items() if k not in VOLATILE
+    }
+    assert served["reward"] == envs.make(served["task"]).evaluate(served["program"])
+    assert Path(served["run_dir"]).parent == tmp_path / "runs"
+    for name in (
+        "solve_started",
+        "task_matched",
+        "stage_started",
+        "best_updated",
+        "solve_finished",
+    ):
+        assert name in names
+    assert done["has_gif"]

@@ -1,0 +1,76 @@
+"""Agent mode: the JSON-text tool loop (local models) and LangChain tool calling (capable ones)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import envs
+from agent import solve
+from agent.events import Emitter
+from agent.llm import ScriptedLLM
+from agent.tool_agent import run_tool_calling_agent
+from agent.tools.langchain_tools import ToolState
+
+WALK = "DEF run m( WHILE c( frontIsClear c) w( move w) m)"
+
+
+def _call(tool: str, **arguments: Any) -> str:
+    return "Calling a tool. " + json.dumps({"tool": tool, "arguments": arguments})
+
+
+def test_text_tool_loop_drives_the_tools_then_search_spends_the_rest() -> None:
+    script = [
+        _call("python_to_dsl", code="def run():\n    while frontIsClear():\n        move()"),
+        _call("rollout", program=WALK),
+        _call("no_such_tool"),
+        "```python\ndef run():\n    turnLeft()\n    move()\n```",  # no call: rolled out anyway
+        json.dumps({"final": WALK}),
+    ]
+    llm = ScriptedLLM(script)
+    seen: list[dict[str, Any]] = []
+    result = solve("pick up the key and open the door", llm=llm, mode="agent", agent_steps=8,
+                   budget=60, save=False, instances=4, on_event=seen.append)  # fmt: skip
+    calls = [e for e in seen if e["event"] == "tool_call"]
+    assert [c["tool"] for c in calls] == [
+        "python_to_dsl", "rollout", "no_such_tool", "rollout", "final"
+    ]  # fmt: skip
+    assert calls[0]["result"] == WALK
+    assert calls[2]["result"].startswith("error: no tool")
+    # Each tool result went back to the model as the next user message.
+    assert "Result of rollout" in llm.calls[2].messages[-1]["content"]
+    assert "scheduled_hc" in llm.calls[0].messages[0]["content"]
+    assert result.mode == "agent" and result.evaluations <= 60
+    assert result.reward == envs.make(result.task, n=4).evaluate(result.program)
+
+
+def test_langchain_tool_calling_loop_runs_the_bound_tools() -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    class ToolCallingFake(GenericFakeChatModel):
+        bound: list[Any] = []
+
+        def bind_tools(self, tools: list[Any], **_: Any) -> ToolCallingFake:
+            self.bound.extend(t.name for t in tools)
+            return self
+
+    replies = iter([
+        AIMessage(content="", tool_calls=[
+            {"name": "validate_dsl", "args": {"program": WALK}, "id": "a"},
+            {"name": "rollout", "args": {"program": WALK}, "id": "b"},
+        ]),
+        AIMessage(content="Done: " + WALK),
+    ])  # fmt: skip
+    model = ToolCallingFake(messages=replies)
+    state = ToolState(envs.make("karel/DoorKey", n=4), budget=10)
+    seen: list[dict[str, Any]] = []
+    messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "task"}]
+    calls = run_tool_calling_agent(model, state, messages, max_steps=5,
+                                   emit=Emitter([seen.append]))  # fmt: skip
+    assert calls == 2 and model.bound == [
+        "rollout", "validate_dsl", "python_to_dsl", "scheduled_hc"
+    ]  # fmt: skip
+    assert [e["tool"] for e in seen] == ["validate_dsl", "rollout"]
+    assert seen[0]["result"].startswith("valid")
+    assert state.best_program == WALK and state.evaluations == 1

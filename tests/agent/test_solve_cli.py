@@ -1,0 +1,39 @@
+"""``llmgs solve``: human output on stdout, progress on stderr, ``--json`` prints only JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+
+
+def test_json_prints_only_the_result(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["solve", "pick up the key and open the door", "--model", "none",
+                 "--budget", "150", "--instances", "4", "--no-save", "--json"])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0
+    data = json.loads(out.out)
+    assert data["task"] == "karel/DoorKey" and data["evaluations"] <= 150
+    assert set(data) >= {"program", "reward", "unique_evaluations", "llm"}
+    assert "task: karel/DoorKey" in out.err  # progress still went to stderr
+
+
+def test_human_output_has_the_final_block_and_saves_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["solve", "--task", "karel/Harvester", "--model", "none", "--budget", "100",
+                 "--instances", "4", "--runs-dir", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    for label in ("task:", "return:", "program (DSL):", "program (Python):", "evaluations:",
+                  "llm:", "saved:"):  # fmt: skip
+        assert label in out
+    assert len(list(tmp_path.glob("*-Harvester/result.json"))) == 1
+
+
+def test_unknown_task_is_an_error_exit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", "make me a sandwich", "--model", "none", "--no-save"]) == 1
+    assert "no task matches" in capsys.readouterr().err

@@ -1,0 +1,86 @@
+"""`llmgs search` and the sample-efficiency benchmark on real Karel tasks (small budgets)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from envs.dsl import parse
+from search.efficiency import markdown, run_benchmark, summarise
+
+
+def test_cli_search_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["search", "--task", "karel/MazeSparse", "--budget", "400", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["task_id"] == "karel/MazeSparse" and result["method"] == "shc"
+    assert result["evaluations"] <= 400
+    parse(result["best_program"], "karel")
+
+
+def test_cli_search_text_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = str(tmp_path / "run")
+    args = ["search", "--task", "karel/DoorKey", "--method", "hc", "--k", "20", "--budget", "300"]
+    assert main([*args, "--run-dir", run_dir, "--no-progress"]) == 0
+    first = capsys.readouterr().out
+    assert "evaluations 300 of 300" in first and "best return" in first
+    assert main([*args, "--resume", run_dir, "--no-progress"]) == 0  # finished: same result
+    assert capsys.readouterr().out.splitlines()[:4] == first.splitlines()[:4]
+    assert (tmp_path / "run" / "events.jsonl").exists()
+
+
+def test_efficiency_smoke(tmp_path: Path) -> None:
+    tasks = ["karel/MazeSparse", "karel/StairClimberSparse"]
+    records = run_benchmark(tasks, ["shc", "hc"], range(2), 3000, tmp_path)
+    assert len(records) == 8 and (tmp_path / "runs.jsonl").exists()
+    again = run_benchmark(tasks, ["shc", "hc"], range(2), 3000, tmp_path)  # resumes: no reruns
+    assert again == records
+    rows = summarise(records, [1000, 3000])
+    assert len(rows) == 8
+    for row in rows:
+        assert row["runs"] == 2 and 0 <= row["solved"] <= 2
+        if row["budget"] == 3000:
+            assert row["median_final_return"] <= 1.0000000000000002
+    table = markdown(rows)
+    assert table.count("\n") == 2 + len(rows) and "MazeSparse" in table
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_best(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "agent.cli", "search", "--task", "karel/DoorKey"]
+    cmd += ["--budget", "1000000", "--run-dir", str(run_dir), "--checkpoint-every", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    events = run_dir / "events.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+        not events.exists() or "best_updated" not in events.read_text()
+    ):
+        time.sleep(0.2)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopped: interrupted" in out and "program     DEF run m(" in out
+    assert (run_dir / "checkpoint.json").exists() and not (run_dir / "result.json").exists()
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import sys
+
+    from search import SearchConfig, scheduled_hill_climbing
+
+    scheduled_hill_climbing("karel/MazeSparse", config=SearchConfig(budget=200, seed=1))
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    scheduled_hill_climbing("karel/MazeSparse", config=SearchConfig(budget=200, seed=1))
+    err = capsys.readouterr().err
+    assert "karel/MazeSparse" in err and "best=" in err and "k=" in err
