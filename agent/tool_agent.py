@@ -173,13 +173,20 @@ def run_tool_calling_agent(
     return calls
 
 
-def _chat_model(model: str) -> Any | None:
-    """A LangChain chat model for a litellm string, when langchain-litellm is installed."""
+def _chat_model(cfg: Any) -> Any | None:
+    """A LangChain chat model for the config's litellm string (None without langchain-litellm).
+
+    It calls the backend directly: structured tool calls do not go through the completion
+    cache, so agent mode with a remote model is not replayable offline.
+    """
+    from agent.llm.gateway import import_litellm
+
+    import_litellm()  # sets the offline price map before langchain-litellm imports litellm
     try:
         from langchain_litellm import ChatLiteLLM
     except ImportError:
         return None
-    return ChatLiteLLM(model=model)
+    return ChatLiteLLM(model=cfg.model, api_base=cfg.api_base, temperature=cfg.temperature)
 
 
 def run_agent(
@@ -195,11 +202,13 @@ def run_agent(
     from agent.prompting import render_prompt
     from agent.tools.scheduled_hc import scheduled_hc
 
-    state = ToolState(task, budget, cfg.seed)
+    # Tools run on the plain task (cancellation is checked between steps); the final search
+    # gets the cancellable one.
+    state = ToolState(getattr(task, "inner", task), budget, cfg.seed)
     messages = render_prompt(prompt, cfg.strategy)
     chat = None
     if cfg.model is not None and not cfg.is_local:
-        chat = _chat_model(cfg.model)
+        chat = _chat_model(cfg)
         if chat is None:
             emit("warning", message="langchain-litellm is not installed: using the JSON-text "
                  "tool loop instead of structured tool calls")  # fmt: skip

@@ -11,11 +11,12 @@ pure-Python interpreter on the *same* programs in the same run, on the task's 32
   ``search``). They are short, so they measure the per-program overhead the search pays.
 
 Rates are per CPU-second of the calling thread (the kernel runs in it), so a busy shared
-machine slows the wall clock but not the figures much. Each rate is the median over timed rounds of the whole set (a round lasts at least 20 ms; up to
-15 rounds for the compiled evaluator and 3 for the interpreter, within ``seconds``), so both
-run the very same programs in the same process. Actions per second use the compiled evaluator's
-action count, which equals the interpreter's because both are exact. JIT warm-up is timed
-separately (:func:`measure_jit` compiles in a fresh process with an empty cache, then loads the
+machine slows the wall clock but not the figures much. Each rate is the median over timed
+rounds of the whole set (a round lasts at least 20 ms of CPU; up to 15 rounds for the compiled
+evaluator and 3 for the interpreter, within ``seconds``), and both evaluators run the very same
+programs in the same process. Actions per second use the compiled evaluator's action count,
+which equals the interpreter's because both are exact. JIT warm-up is timed separately
+(:func:`measure_jit` compiles in a fresh process with an empty cache, then loads the
 cache in another), so no rate includes it.
 """
 

@@ -50,6 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="completion cache shared by all jobs (default $LLMGS_CACHE_DIR or ~/.cache/llmgs)",
     )
     parser.add_argument(
+        "--cache",
+        choices=("on", "off", "replay"),
+        default=None,
+        help="completion cache mode of every job (replay: answer only from recorded "
+        "completions, fail on a miss); default: the solver's",
+    )
+    parser.add_argument(
         "--runs-dir",
         type=Path,
         default=None,
@@ -114,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         max_budget=args.max_budget,
         runs_dir=str(runs_dir),
         cache_dir=str(args.cache_dir.expanduser()) if args.cache_dir is not None else None,
+        solve_options={"cache": args.cache} if args.cache is not None else {},
         **({"job_function": args.job_function} if args.job_function else {}),
     )
     app = create_app(config)

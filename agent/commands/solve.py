@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"(default {DEFAULT_SOLVE_MODEL})",
     )  # fmt: skip
     p.add_argument("--budget", type=int, default=None, help="evaluations (default: min(task "
-                   "default, 50000))")  # fmt: skip
+                   "default, 100000))")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of search and sampling")
     p.add_argument("--samples", type=int, default=None, help="programs per round (default 32 "
                    "remote, 8 local)")  # fmt: skip

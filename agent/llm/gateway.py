@@ -19,7 +19,7 @@ from agent.llm.cache import CachedSample, CompletionCache, cache_key
 from agent.llm.retry import call_with_retries, to_llm_error
 from agent.llm.types import Completion, Completions, LLMConfig, SamplingSettings
 from agent.llm.usage import Usage, UsageMeter
-from envs.errors import CacheMiss, ConfigError, LLMError
+from envs.errors import CacheMiss, ConfigError, LLMError, LlmgsError
 
 Transport = Callable[..., Any]
 """Something called like ``litellm.completion(**kwargs)`` that returns a ModelResponse."""
@@ -110,6 +110,10 @@ class Gateway:
         self._sleep = sleep
         self._show_progress = show_progress
         self._meter = UsageMeter()
+        if self.config.is_local and self.config.resolved_gguf() is None:
+            from agent.llm.local_model import get_spec
+
+            get_spec(self.config.model)  # an unknown local/ name fails now, not at first call
         self._cache: CompletionCache | None = None
         if self.config.cache != "off":
             self._cache = CompletionCache(self.config.resolved_cache_dir())
@@ -141,22 +145,10 @@ class Gateway:
             LLMError: The backend failed (after retries, for transient failures).
         """
         chat = _normalise(messages)
-        model_id = self.model_id
-        keys = [cache_key(model_id, chat, settings, i) for i in range(settings.n)]
-        found: dict[int, Completion] = {}
-        if self._cache is not None:
-            for i, key in enumerate(keys):
-                hit = self._cache.get(key)
-                if hit is not None:
-                    found[i] = Completion(
-                        text=hit.text,
-                        index=i,
-                        cached=True,
-                        finish_reason=hit.finish_reason,
-                        completion_tokens=hit.completion_tokens,
-                        prompt_tokens=hit.prompt_tokens,
-                    )
+        keys = [cache_key(self.model_id, chat, settings, i) for i in range(settings.n)]
+        found = self._lookup(keys)
         usage = Usage(cache_hits=len(found))
+        self._meter.add(usage)
         missing = [i for i in range(settings.n) if i not in found]
         if missing and self.config.cache == "replay":
             raise CacheMiss(
@@ -170,6 +162,8 @@ class Gateway:
         while missing:
             run = _contiguous_prefix(missing)
             items, call_usage = self._request(chat, settings, first=run[0], count=len(run))
+            # Metered per call, so a later failure does not hide what was already spent.
+            self._meter.add(call_usage)
             usage = usage + call_usage
             for item in items:
                 found[item.index] = item
@@ -179,9 +173,26 @@ class Gateway:
                     )
                     self._cache.put(keys[item.index], sample)
             missing = [i for i in missing if i not in found]
-        self._meter.add(usage)
         ordered = tuple(found[i] for i in range(settings.n))
         return Completions(model=self.config.model, items=ordered, usage=usage)
+
+    def _lookup(self, keys: list[str]) -> dict[int, Completion]:
+        """The cached samples among ``keys``, by sample index."""
+        found: dict[int, Completion] = {}
+        if self._cache is None:
+            return found
+        for i, key in enumerate(keys):
+            hit = self._cache.get(key)
+            if hit is not None:
+                found[i] = Completion(
+                    text=hit.text,
+                    index=i,
+                    cached=True,
+                    finish_reason=hit.finish_reason,
+                    completion_tokens=hit.completion_tokens,
+                    prompt_tokens=hit.prompt_tokens,
+                )
+        return found
 
     def _check_key(self) -> None:
         env = key_env_of(self.config)
@@ -204,7 +215,7 @@ class Gateway:
                 num_retries=self.config.num_retries,
                 sleep=self._sleep,
             )
-        except LLMError:
+        except LlmgsError:
             raise
         except Exception as exc:  # every backend failure is re-raised as a typed LLMError
             raise to_llm_error(

@@ -173,9 +173,16 @@ def redact(text: str) -> str:
     return _KEY_PATTERN.sub("sk-***", text)
 
 
+def _default_endpoint(model: str) -> str:
+    provider = model.split("/", 1)[0]
+    if provider in ("ollama", "ollama_chat"):
+        return os.environ.get("OLLAMA_API_BASE", "http://localhost:11434") + " (Ollama)"
+    return f"the {provider} API"
+
+
 def _advice(exc: BaseException, model: str, api_base: str | None, key_env: str | None) -> str:
     names = _class_names(exc)
-    where = api_base or "the provider's default endpoint"
+    where = api_base or _default_endpoint(model)
     if names & {"AuthenticationError", "PermissionDeniedError"}:
         if key_env:
             return f"authentication failed: check that {key_env} holds a valid key for {model}"

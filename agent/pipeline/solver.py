@@ -248,7 +248,7 @@ def solve(
             with ``envs.register`` work the same way.
         model: litellm model string, ``local/qwen2.5-coder-0.5b`` (default) or ``-1.5b``, or
             None for pure search.
-        budget: Evaluations in total; None for ``min(task default, 50,000)``.
+        budget: Evaluations in total; None for ``min(task default, 100,000)``.
         seed: Seed of the search and of the model's sampling.
         strategy: ``pythonic_dsl`` (paper), ``python`` or ``dsl``.
         revision: ``none`` (paper's LLM-GS), ``regeneration``, ``regeneration_with_reward``,
@@ -309,8 +309,9 @@ def _solve(
     info = envs.info(match.task)
     budget = cfg.budget if cfg.budget is not None else min(info.default_budget, DEFAULT_BUDGET_CAP)
     inner = envs.make(match.task, n=cfg.instances)
+    # Only the search sees the cancellable wrapper: proposals are few and checked per answer.
     task = CancellableTask(inner, should_stop)
-    scorer = Scorer(task, budget)
+    scorer = Scorer(inner, budget)
     prompt = _task_prompt(match.task)
     if cfg.mode == "agent" and run.llm is not None:
         from agent.tool_agent import run_agent
@@ -321,7 +322,7 @@ def _solve(
         run.search_evals, run.search_unique = outcome.evaluations, outcome.unique
     else:
         run.generate(prompt, scorer)
-        run.revise(prompt, scorer, task)
+        run.revise(prompt, scorer, inner)
         run.run_search(task, budget - scorer.count, scorer.count)
     if run.stopped():
         run.stop_reason = "cancelled"

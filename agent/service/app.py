@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata, resources
 from typing import Annotated, Any
 
@@ -58,10 +58,12 @@ class ServiceConfig:
             workers); None leaves the solver's default.
         cache_dir: Completion cache shared by every job (``$LLMGS_CACHE_DIR`` of the
             workers); None leaves the gateway's default.
+        solve_options: Settings added to every job's arguments, e.g. ``{"cache": "replay"}``
+            for a server that answers only from recorded completions.
     """
 
     db_path: str
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never printed with the config
     max_workers: int | None = None
     max_queued: int = 100
     max_budget: int = 1_000_000
@@ -70,6 +72,7 @@ class ServiceConfig:
     sse_poll_s: float = 0.2
     runs_dir: str | None = None
     cache_dir: str | None = None
+    solve_options: dict[str, Any] = field(default_factory=dict)
 
     def worker_env(self) -> dict[str, str]:
         """Environment variables the workers get."""
@@ -141,7 +144,7 @@ def _api(config: ServiceConfig, store: JobStore, manager: JobManager) -> APIRout
     )
     def submit(body: SolveRequest, response: Response) -> JobView:
         try:
-            kwargs = check_request(body, max_budget=config.max_budget)
+            kwargs = {**config.solve_options, **check_request(body, max_budget=config.max_budget)}
             job = manager.submit(kwargs)
         except (ConfigError, TaskNotFound) as exc:
             raise HTTPException(422, str(exc)) from exc

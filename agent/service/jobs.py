@@ -151,15 +151,16 @@ class JobManager:
         job = self.store.get(job_id)
         if job is None:
             return None
-        if not self.store.finish(job_id, None, "cancelled"):
+        with self._lock:  # serialised with _launch(): one of the two sees the other
+            cancelled = self.store.finish(job_id, None, "cancelled")
+            run = self._running.get(job_id)
+            if cancelled and run is not None:
+                run.cancel.set()
+                run.cancel_deadline = time.monotonic() + self.grace_s
+        if not cancelled:
             current = self.store.get(job_id)
             status = current.status if current is not None else job.status
             raise NotCancellable(f"job {job_id} has already {status}; there is nothing to cancel")
-        with self._lock:
-            run = self._running.get(job_id)
-            if run is not None:
-                run.cancel.set()
-                run.cancel_deadline = time.monotonic() + self.grace_s
         self._wake.set()
         return self.store.get(job_id)
 
@@ -236,8 +237,13 @@ class JobManager:
             except OSError as exc:
                 self.store.finish(job_id, attempt, "failed", error=f"cannot start worker: {exc}")
                 continue
-            with self._lock:
-                self._running[job_id] = _Running(process, attempt, cancel)
+            run = _Running(process, attempt, cancel)
+            with self._lock:  # serialised with cancel(): one of the two sees the other
+                self._running[job_id] = run
+                current = self.store.get(job_id)
+                if current is not None and current.status == "cancelled":
+                    cancel.set()
+                    run.cancel_deadline = time.monotonic() + self.grace_s
 
 
 def _terminate(process: multiprocessing.process.BaseProcess, timeout_s: float) -> None:

@@ -26,6 +26,7 @@ Strategy = Literal["pythonic_dsl", "python", "dsl"]
 #: Hard ceiling of a request's budget; a server may set a lower one (``--max-budget``).
 BUDGET_CEILING = 10_000_000
 MAX_DESCRIPTION = 2000
+MAX_SAMPLES = 64
 
 
 class SolveRequest(BaseModel):
@@ -38,6 +39,7 @@ class SolveRequest(BaseModel):
             search (no model); omitted for the solver's default model.
         budget: Program evaluations allowed; null uses the solver's default.
         seed: Seed of sampling and search.
+        samples: Programs asked of the model per round; null uses the solver's default.
         strategy: Prompt strategy; null uses the solver's default (``pythonic_dsl``).
         revision: Revision method before search; null uses the solver's default.
     """
@@ -56,6 +58,7 @@ class SolveRequest(BaseModel):
     )
     budget: int | None = Field(default=None, ge=1, le=BUDGET_CEILING)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
     strategy: Strategy | None = None
     revision: Revision | None = None
 
@@ -68,7 +71,7 @@ class SolveRequest(BaseModel):
         out: dict[str, Any] = {"description": self.description, "seed": self.seed}
         if "model" in self.model_fields_set:
             out["model"] = self.model
-        for name in ("task", "budget", "strategy", "revision"):
+        for name in ("task", "budget", "samples", "strategy", "revision"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

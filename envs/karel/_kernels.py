@@ -18,6 +18,11 @@ two moments; a genuine 64-bit collision therefore never crashes a loop that the 
 
 Snake's food draws replay numpy's legacy ``RandomState``: MT19937 plus ``randint``'s masked
 rejection sampling on 32-bit draws.
+
+Everything ``run_batch`` calls lives in this one module on purpose, although it is longer than
+the house's ~400 lines: numba's on-disk cache is invalidated only when the *defining* file of
+a cached function changes, so helpers (or constants) in another module could be edited without
+the cached kernel noticing.
 """
 
 from __future__ import annotations
@@ -147,7 +152,7 @@ def _same_grid(since, markers, log_cell, log_old, cnt, first_old, touched):
     return same
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _in_body(cell, body, st, upto):
     start = st[S_BSTART]
     for j in range(upto):
@@ -156,7 +161,7 @@ def _in_body(cell, body, st, upto):
     return False
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _snake_reward(
     p, walls, markers, maskrow, cnt, hsh, zob, log_cell, log_old, st, body, mt, mt0row, ipr, h, w
 ):

@@ -209,6 +209,9 @@ class LavaGapWorld(MinigridWorld, LavaGapEnv):
 
     ## Rewards
     +1 for reaching the goal, -1 for stepping into lava (minigrid's 0 is remapped to -1).
+    Reproduced quirk: the remap looks at minigrid's time-discounted goal reward
+    ``1 - 0.9 * step / 144``, which is exactly 0.0 at step 160, so reaching the goal with the
+    160th action scores -1.
 
     ## Termination
     Reaching the goal or stepping into lava. ``max_steps`` = 144 only truncates, which the

@@ -69,3 +69,10 @@ def instant_job(description: str, *, on_event: OnEvent, **options: Any) -> dict[
     """Returns at once, without a task or program (so no GIF is drawn)."""
     on_event({"event": "stage_started", "stage": "search"})
     return {"echo": {"description": description, **options}}
+
+
+def search_or_wait(description: str, **kwargs: Any) -> dict[str, Any]:
+    """``slow_job`` when the budget is 1,000,000 or more, ``search_job`` otherwise."""
+    if (kwargs.get("budget") or 0) >= 1_000_000:
+        return slow_job(description, **kwargs)
+    return search_job(description, **kwargs)

@@ -45,12 +45,16 @@ def live_service(
     max_queued: int = 100,
     max_budget: int = 1_000_000,
     runs_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    solve_options: dict[str, object] | None = None,
 ) -> Iterator[Live]:
     """Serve on 127.0.0.1 (a free port) until the block ends."""
     config = ServiceConfig(
         db_path=str(db), token=token, max_workers=max_workers, max_queued=max_queued,
         max_budget=max_budget, job_function=job_function, sse_poll_s=0.05,
         runs_dir=str(runs_dir) if runs_dir is not None else None,
+        cache_dir=str(cache_dir) if cache_dir is not None else None,
+        solve_options=dict(solve_options or {}),
     )  # fmt: skip
     store = JobStore(db)
     manager = JobManager(

@@ -228,3 +228,21 @@ def test_import_agent_llm_does_not_import_litellm() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_a_failure_midway_keeps_what_was_spent_and_cached(cache_dir: Path) -> None:
+    inner = FakeTransport(max_choices=1)
+
+    def fails_second_time(**kwargs: Any) -> SimpleNamespace:
+        if inner.calls:
+            raise ValueError("backend broke")
+        return inner(**kwargs)
+
+    gateway = Gateway(
+        LLMConfig(model="ollama/fake", cache_dir=cache_dir), transport=fails_second_time
+    )
+    with pytest.raises(LLMError, match="backend broke"):
+        gateway.complete(MESSAGES, SamplingSettings(n=2, seed=0))
+    assert gateway.usage.calls == 1 and gateway.usage.completion_tokens == 3
+    retry = _gateway(cache_dir, FakeTransport()).complete(MESSAGES, SamplingSettings(n=2, seed=0))
+    assert [c.cached for c in retry.items] == [True, False]

@@ -6,7 +6,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -103,10 +102,9 @@ def test_local_model_answers_n_samples_and_repeats_from_cache(cache_dir: Path) -
     assert out.usage.calls == 1
     assert out.usage.prompt_tokens > 0 and out.usage.completion_tokens > 0
     assert out.usage.cost_usd == 0.0
-    start = time.perf_counter()
     again = gateway.complete(PROMPT, settings)
-    assert time.perf_counter() - start < 1.0
     assert again.texts == out.texts and all(c.cached for c in again.items)
+    assert again.usage.calls == 0 and gateway.usage.calls == 1
 
 
 @pytest.mark.llm
@@ -120,7 +118,6 @@ def test_cli_llm_local_fresh_then_cached(cache_dir: Path, no_api_keys: None) -> 
     second = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60)
     again = json.loads(second.stdout)
     assert again["cached"] is True and again["text"] == record["text"]
-    assert again["latency_s"] < 1.0
 
 
 @pytest.mark.llm
@@ -147,3 +144,16 @@ def test_integrity_failure_surfaces_through_the_gateway_unretried(
     with pytest.raises(ModelIntegrityError, match="not loaded"):
         gateway.complete(PROMPT, SamplingSettings(max_tokens=4))
     assert sleeps == []
+
+
+@pytest.mark.llm
+def test_a_users_own_gguf_is_loaded_and_keyed_by_its_path(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = local_model.get_spec(SMALL)
+    own = local_model.assemble(spec, show_progress=False)  # stands in for a user's file
+    monkeypatch.setenv("LLMGS_GGUF", str(own))
+    gateway = Gateway(LLMConfig(model="local/my-model", n_ctx=2048), show_progress=False)
+    assert str(own.resolve()) in gateway.model_id
+    out = gateway.complete(PROMPT, SamplingSettings(max_tokens=4, seed=0))
+    assert out.items[0].text.strip() and out.usage.completion_tokens > 0

@@ -36,7 +36,10 @@ def serve(db: Path, job_function: str, log: Path) -> Iterator[tuple[subprocess.P
     cmd = [sys.executable, "-m", "agent.cli", "serve", "--port", "0", "--db", str(db),
            "--workers", "1", "--job-function", job_function, "--log-level", "info"]  # fmt: skip
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        # Its own session, so that the test can watch (and clean up) its whole process group.
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 60
         port = None
@@ -59,20 +62,21 @@ def serve(db: Path, job_function: str, log: Path) -> Iterator[tuple[subprocess.P
 
 def test_restart_keeps_results_and_marks_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "jobs.sqlite3"
-    body = {"description": "pick up the key and open the door", "model": None, "budget": 200}
-    with serve(db, "service_fakes:search_job", tmp_path / "a.log") as (_, url):
+    quick = {"description": "pick up the key and open the door", "model": None, "budget": 200}
+    endless = {**quick, "budget": 1_000_000}  # service_fakes.search_or_wait waits on these
+    with serve(db, "service_fakes:search_or_wait", tmp_path / "a.log") as (proc, url):
         with httpx.Client(base_url=url, timeout=30) as http:
-            done_id = http.post("/v1/solve", json=body).json()["id"]
+            done_id = http.post("/v1/solve", json=quick).json()["id"]
             before = wait_for(http, done_id, ("succeeded",), timeout=120)
             gif = http.get(f"/v1/jobs/{done_id}/rollout.gif").content
-    with serve(db, "service_fakes:slow_job", tmp_path / "b.log") as (proc, url):
-        with httpx.Client(base_url=url, timeout=30) as http:
-            slow_id = http.post("/v1/solve", json=body).json()["id"]
+            slow_id = http.post("/v1/solve", json=endless).json()["id"]
             wait_for(http, slow_id, ("running",), timeout=60)
-            queued_id = http.post("/v1/solve", json=body).json()["id"]
+            queued_id = http.post("/v1/solve", json=quick).json()["id"]
         proc.kill()  # SIGKILL: no shutdown handler runs
         proc.wait(10)
-    with serve(db, "service_fakes:search_job", tmp_path / "c.log") as (_, url):
+        # The orphaned worker notices and exits, and its fork server with it.
+        group_gone = _wait_group_gone(proc.pid, timeout=20)
+    with serve(db, "service_fakes:search_or_wait", tmp_path / "b.log") as (_, url):
         with httpx.Client(base_url=url, timeout=30) as http:
             after = http.get(f"/v1/jobs/{done_id}").json()
             interrupted = http.get(f"/v1/jobs/{slow_id}").json()
@@ -80,12 +84,26 @@ def test_restart_keeps_results_and_marks_interrupted(tmp_path: Path) -> None:
             # The job still queued when the server died runs on the new server.
             resumed = wait_for(http, queued_id, ("succeeded", "failed"), timeout=120)
             assert http.get(f"/v1/jobs/{done_id}/rollout.gif").content == gif
-            time.sleep(1.0)  # give the orphaned worker time to try to write
+            time.sleep(0.5)  # give the orphaned worker time to try to write
             later = http.get(f"/v1/jobs/{slow_id}").json()
             later_names = [name for name, _ in read_events(http, slow_id)]
-    assert after == before
+    assert before["status"] == "succeeded" and after == before
     assert interrupted["status"] == "failed" and interrupted["interrupted"] is True
     assert "interrupted" in interrupted["error"]
     assert names[-2:] == ["job_failed", "end"]
     assert later == interrupted and later_names == names
     assert resumed["status"] == "succeeded"
+    assert group_gone, "processes of the killed server were still running 20 s later"
+
+
+def _wait_group_gone(pgid: int, timeout: float) -> bool:
+    """Wait until process group ``pgid`` is empty; SIGKILL what is left after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.killpg(pgid, signal.SIGKILL)  # only the group this test started
+    return False

@@ -46,3 +46,40 @@ def test_http_job_equals_agent_solve(tmp_path: Path) -> None:
     ):
         assert name in names
     assert done["has_gif"]
+
+
+def test_local_model_job_replays_from_the_shared_cache(tmp_path: Path) -> None:
+    """A job on the embedded model, answered from the completion cache every job shares."""
+    from agent import solve
+    from agent.llm.cache import CachedSample, CompletionCache
+
+    fixture = Path(__file__).parent / "fixtures" / "doorkey_replay.json"
+    cache = CompletionCache(tmp_path / "cache")
+    for key, value in json.loads(fixture.read_text(encoding="utf-8"))["entries"].items():
+        cache.put(key, CachedSample(**value))
+    cache.close()
+    args = {
+        "description": "pick up the key and open the door",
+        "model": "local/qwen2.5-coder-0.5b",
+        "samples": 2,
+        "budget": 300,
+    }
+    with live_service(
+        tmp_path / "jobs.sqlite3",
+        "agent.service.runner:solve_job",
+        runs_dir=tmp_path / "runs",
+        cache_dir=tmp_path / "cache",
+        solve_options={"cache": "replay"},  # a miss fails the job instead of running the model
+    ) as svc:
+        with svc.client() as http:
+            job = http.post("/v1/solve", json=args).json()
+            done = wait_for(http, job["id"], ("succeeded", "failed"), timeout=300)
+    assert done["status"] == "succeeded", done["error"]
+    served = done["result"]
+    assert served["llm"]["calls"] == 0 and served["llm"]["cache_hits"] == 2
+    direct = json.loads(
+        solve(**args, cache="replay", cache_dir=tmp_path / "cache", save=False).to_json()
+    )
+    assert {k: v for k, v in served.items() if k not in VOLATILE} == {
+        k: v for k, v in direct.items() if k not in VOLATILE
+    }

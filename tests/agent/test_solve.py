@@ -175,3 +175,17 @@ def test_a_user_registered_task_is_solved_the_same_way() -> None:
     assert result.task == "karel/GoEast" and result.budget == 200
     assert "Walk east." in llm.calls[0].messages[-1]["content"]
     assert result.reward == envs.make("karel/GoEast", n=4).evaluate(result.program)
+
+
+def test_trace_revision_works_on_minigrid_too() -> None:
+    answer = (
+        "```python\ndef run():\n    while front_is_clear():\n        forward()\n    left()\n```"
+    )
+    llm = ScriptedLLM([answer], cycle=True)
+    seen, sink = _events()
+    result = solve("cross the lava gap", llm=llm, samples=1, revision="program_execution_trace",
+                   rounds=1, budget=10, save=False, instances=2, on_event=sink)  # fmt: skip
+    assert result.task == "minigrid/LavaGap"
+    feedback = next(e for e in seen if e["event"] == "revision_feedback")["feedback"]
+    assert "Legend" in feedback and "# Currently executing this line" in feedback
+    _check_true_return(result)

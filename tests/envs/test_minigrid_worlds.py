@@ -97,6 +97,16 @@ def test_lavagap_goal_gives_plus_one_and_terminates() -> None:
     assert (reward, terminated, world.agent_pos) == (1.0, True, (4, 4))
 
 
+def test_lavagap_goal_on_step_160_scores_minus_one_like_the_reference() -> None:
+    # minigrid's goal reward 1 - 0.9 * 160 / 144 is exactly 0.0, which the reference remaps
+    # to the lava penalty; one step earlier or later the goal still scores +1.
+    for step, expected in ((158, 1.0), (159, -1.0), (160, 1.0)):
+        world = _fresh(LavaGapWorld)
+        world.step_count = step
+        _place(world, (4, 3), SOUTH)
+        assert world.step(Actions.forward)[1:3] == (expected, True)
+
+
 def test_lavagap_lava_gives_minus_one_and_terminates() -> None:
     world = _fresh(LavaGapWorld)
     x, y = next((x, y) for x in range(6) for y in range(6)

@@ -1,0 +1,274 @@
+"""Markdown report of a suite's results folder, with its plots.
+
+:func:`write_report` reads the latest row of every cell from ``results.sqlite`` (rebuilt from
+``rows.jsonl`` when missing), the suite file copied beside them and ``runs.jsonl`` (commands,
+dates, machine), and writes ``report.md``, ``curves.png`` and, for revision cells,
+``revision.png``. Every number in the report is computed from the stored rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from envs.errors import ConfigError
+from evals.plots import label, plot_curves, plot_revision, round_bests
+from evals.store import ROWS_FILE, SUITE_FILE, ResultStore
+
+REPORT_FILE = "report.md"
+Row = dict[str, Any]
+
+
+def load_rows(folder: str | Path) -> list[Row]:
+    """The latest row of every cell in a results folder, via its SQLite store."""
+    store = ResultStore(folder)
+    if not store.rows_path.exists():
+        raise ConfigError(f"{folder}: no {ROWS_FILE} (run `llmgs eval run` first)")
+    store.sync()  # rows.jsonl is the record; the store mirrors it
+    return [json.loads(r["json"]) for r in store.query("SELECT json FROM rows ORDER BY rowid")]
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    kept = [float(v) for v in values if v is not None]
+    return statistics.fmean(kept) if kept else None
+
+
+def _groups(rows: list[Row], key: Callable[[Row], tuple[str, ...]]) -> dict[tuple, list[Row]]:
+    out: dict[tuple, list[Row]] = defaultdict(list)
+    for row in rows:
+        out[key(row)].append(row)
+    return out
+
+
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "—"
+    std = statistics.pstdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.3f} ± {std:.3f} [{min(values):.2f}, {max(values):.2f}]"
+
+
+def _stage_text(rows: list[Row]) -> str:
+    totals: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        for stage, seconds in (row.get("stage_times") or {}).items():
+            totals[stage].append(float(seconds))
+    return ", ".join(f"{s} {statistics.fmean(v):.1f}" for s, v in totals.items()) or "—"
+
+
+def cell_stats(rows: list[Row]) -> dict[str, Any]:
+    """Aggregates over the seeds of one (task, method, backend) group of ``ok`` rows."""
+    finals = [float(r["final_return"]) for r in rows if r.get("final_return") is not None]
+    solved = [r for r in rows if r.get("solved")]
+    to_solve = [r["evals_to_solve"] for r in solved if r.get("evals_to_solve") is not None]
+    answers = sum(int(r.get("answers") or 0) for r in rows)
+    accepted = sum(int(r.get("accepted") or 0) for r in rows)
+    tokens = [
+        (r.get("prompt_tokens") or 0) + (r.get("completion_tokens") or 0) for r in rows
+    ]  # fmt: skip
+    return {
+        "n": len(rows), "finals": finals, "mean": _mean(finals),
+        "success": len(solved) / len(rows) if rows else None,
+        "median_to_solve": statistics.median(to_solve) if to_solve else None,
+        "pre_search": _mean([r.get("pre_search_return") for r in rows]),
+        "acceptance": accepted / answers if answers else None,
+        "calls": _mean([r.get("llm_calls") for r in rows]), "tokens": _mean(tokens),
+        "cost": sum(float(r.get("cost_usd") or 0.0) for r in rows),
+        "evaluations": _mean([r.get("evaluations") for r in rows]),
+        "wall": _mean([r.get("wall_s") for r in rows]), "stages": _stage_text(rows),
+    }  # fmt: skip
+
+
+def _uses_model(rows: list[Row]) -> bool:
+    return any(r.get("backend") not in (None, "none") for r in rows)
+
+
+def task_table(rows: list[Row]) -> list[str]:
+    """Per task, method and backend: return, success, evaluations, LLM use and time."""
+    model = _uses_model(rows)
+    head = ["task", "method", "backend", "seeds", "final return mean ± std [min, max]",
+            "success", "median evals to 1.0", "mean evals"]  # fmt: skip
+    if model:
+        head += ["best LLM program (pre-search)", "acceptance", "LLM calls", "tokens", "cost $"]
+    head += ["mean wall s", "stage s (mean)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (task, _, backend), group in _groups(
+        rows, lambda r: (r["task"], label(r), r["backend"])
+    ).items():
+        s = cell_stats(group)
+        cells = [task.split("/")[-1], group[0]["method"], backend, str(s["n"]),
+                 _spread(s["finals"]), _fmt(s["success"], 2), _fmt(s["median_to_solve"], 0),
+                 _fmt(s["evaluations"], 0)]  # fmt: skip
+        if model:
+            cells += [_fmt(s["pre_search"]), _fmt(s["acceptance"], 2), _fmt(s["calls"], 1),
+                      _fmt(s["tokens"], 0), _fmt(s["cost"], 4)]  # fmt: skip
+        cells += [_fmt(s["wall"], 1), s["stages"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def summary_table(rows: list[Row]) -> list[str]:
+    """Per method and backend, over all tasks: mean return, success and cost."""
+    head = ["method", "backend", "tasks", "cells", "mean final return", "success rate",
+            "tasks solved (any seed)", "median evals to 1.0", "acceptance", "tokens/cell",
+            "mean wall s"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (_, backend), group in _groups(rows, lambda r: (label(r), r["backend"])).items():
+        per_task = _groups(group, lambda r: (r["task"],))
+        s = cell_stats(group)
+        task_means = [cell_stats(g)["mean"] for g in per_task.values()]
+        solved_tasks = sum(1 for g in per_task.values() if any(r.get("solved") for r in g))
+        cells = [group[0]["method"], backend, str(len(per_task)), str(s["n"]),
+                 _fmt(_mean(task_means)), _fmt(s["success"], 2), str(solved_tasks),
+                 _fmt(s["median_to_solve"], 0), _fmt(s["acceptance"], 2), _fmt(s["tokens"], 0),
+                 _fmt(s["wall"], 1)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def revision_table(rows: list[Row]) -> list[str]:
+    """Per task, method and backend: mean best-so-far return after each round."""
+    rows = [r for r in rows if r.get("kind") == "revision"]
+    if not rows:
+        return []
+    width = max(len(r.get("rounds") or []) for r in rows)
+    head = ["task", "method", "backend", "seeds"] + [f"round {i}" for i in range(width)]
+    head += ["acceptance", "tokens/cell"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (task, _, backend), group in _groups(
+        rows, lambda r: (r["task"], label(r), r["backend"])
+    ).items():
+        series = [round_bests(r) for r in group]
+        means = []
+        for i in range(width):
+            vals = [s[i] for s in series if i < len(s) and not math.isnan(s[i])]
+            means.append(_fmt(_mean(vals)))
+        s = cell_stats(group)
+        cells = [task.split("/")[-1], group[0]["method"], backend, str(len(group)), *means,
+                 _fmt(s["acceptance"], 2), _fmt(s["tokens"], 0)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _suite_info(folder: Path) -> dict[str, Any]:
+    path = folder / SUITE_FILE
+    if not path.exists():
+        return {}
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def _runs(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "runs.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def header(folder: Path, rows: list[Row]) -> list[str]:
+    """Title, command, dates, machine, seeds, budgets and cell counts."""
+    info, runs = _suite_info(folder), _runs(folder)
+    name = info.get("name") or (rows[0]["suite"] if rows else folder.name)
+    worked = [r for r in runs if r.get("ran")]
+    status = defaultdict(int)
+    for row in rows:
+        status[row["status"]] += 1
+    pending = _pending(folder, rows)
+    if pending:
+        status["not run yet"] = pending
+    lines = [f"# Eval suite `{name}`", ""]
+    if info.get("description"):
+        lines += [str(info["description"]).strip(), ""]
+    lines += [
+        f"- **Command:** `{info.get('command') or '(not recorded)'}`",
+        f"- **Dates (UTC):** {_dates(worked)}",
+        f"- **Machine:** {_machine(worked)}",
+        f"- **Tasks:** {', '.join(sorted({r['task'] for r in rows}))}",
+        f"- **Seeds:** {sorted({r['seed'] for r in rows})}; **budgets:** "
+        f"{sorted({r['budget'] for r in rows})} evaluations; **instances:** "
+        f"{sorted({r['instances'] for r in rows})}",
+        f"- **Cells:** {len(rows)} ({', '.join(f'{k} {v}' for k, v in sorted(status.items()))})",
+        "",
+    ]
+    return lines
+
+
+def _pending(folder: Path, rows: list[Row]) -> int:
+    """Cells of the suite file that have no row yet (an interrupted or partial run)."""
+    from evals.suite import load_suite
+
+    if not (folder / SUITE_FILE).exists():
+        return 0
+    keys = {r["key"] for r in rows}
+    return sum(1 for c in load_suite(str(folder / SUITE_FILE)).cells() if c.key not in keys)
+
+
+def _dates(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "(no run log)"
+    return f"{runs[0]['started_at']} to {runs[-1]['finished_at']} ({len(runs)} invocation(s))"
+
+
+def _machine(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "(no run log)"
+    last = runs[-1]
+    return (
+        f"{last.get('cpu_count')} CPU cores (shared), {last.get('machine')}, Python "
+        f"{last.get('python')}; {last.get('workers')} worker(s), executor {last.get('executor')}"
+    )
+
+
+def _not_ok(rows: list[Row]) -> list[str]:
+    notes = sorted({(r["status"], r["backend"], r.get("reason", "")) for r in rows
+                    if r["status"] != "ok"})  # fmt: skip
+    if not notes:
+        return []
+    lines = ["## Cells not run", ""]
+    lines += [f"- **{status}** `{backend}`: {reason}" for status, backend, reason in notes]
+    return lines + [""]
+
+
+def write_report(folder: str | Path) -> Path:
+    """Write ``report.md`` and the plots of a results folder; returns the report path.
+
+    Raises:
+        ConfigError: The folder holds no rows.
+    """
+    folder = Path(folder)
+    rows = load_rows(folder)
+    ok = [r for r in rows if r["status"] == "ok"]
+    lines = header(folder, rows)
+    lines += _not_ok(rows)
+    searched = [r for r in ok if r.get("kind") != "revision"]
+    if searched:
+        lines += ["## Summary by method", "", *summary_table(searched), ""]
+        lines += ["## Per task", "", *task_table(searched), ""]
+    revision = revision_table(ok)
+    if revision:
+        lines += ["## Revision rounds (best return so far, mean over seeds)", "", *revision, ""]
+    if plot_curves(ok, folder / "curves.png") is not None:
+        lines += ["## Best return vs evaluated programs", "", "![curves](curves.png)", ""]
+    if plot_revision(ok, folder / "revision.png") is not None:
+        lines += ["## Revision", "", "![revision](revision.png)", ""]
+    lines += [
+        "Evaluations use the paper's counting (each program on all instances counts 1, repeats "
+        'included). Success = final return >= 1.0. "median evals to 1.0" is over solved seeds '
+        "only. Bands in plots span the worst to the best seed.",
+        "",
+    ]
+    out = folder / "report.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out

@@ -1,0 +1,206 @@
+"""Runs the cells of a suite in parallel and resumes an interrupted suite.
+
+Each finished cell is appended to ``rows.jsonl`` and ``results.sqlite`` at once (see
+:mod:`evals.store`), so a killed suite keeps every finished cell. On the next run, a cell whose
+latest row has the same key and settings fingerprint and the status ``ok`` (or ``skipped`` while
+its backend is still unavailable) is not run again; failed cells and cells whose settings changed
+are. Rerunning a finished suite therefore does no work.
+
+Example:
+    >>> from evals.suite import load_suite
+    >>> from evals.runner import run_suite
+    >>> summary = run_suite(load_suite("smoke"), "out/smoke", workers=2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import multiprocessing
+import os
+import platform
+import sys
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from envs.errors import ConfigError
+from evals.cells import backend_unavailable, run_cell
+from evals.store import ResultStore
+from evals.suite import Cell, Suite
+
+Executor = Literal["process", "ray"]
+OnRow = Callable[[dict[str, Any]], None]
+RUNS_FILE = "runs.jsonl"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one invocation of :func:`run_suite` did.
+
+    Attributes:
+        suite: Suite name.
+        out_dir: Results folder.
+        total: Cells in the suite.
+        already_done: Cells skipped because a valid row already existed.
+        ran: Cells executed now.
+        ok: Of those, finished normally.
+        skipped: Of those, recorded as skipped (backend unavailable).
+        failed: Of those, failed (retried next run).
+    """
+
+    suite: str
+    out_dir: str
+    total: int
+    already_done: int
+    ran: int
+    ok: int
+    skipped: int
+    failed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def is_done(row: dict[str, Any] | None, cell: Cell) -> bool:
+    """Whether ``row`` already records ``cell`` so that it need not run again."""
+    if row is None or row.get("fingerprint") != cell.fingerprint:
+        return False
+    if row.get("status") == "ok":
+        return True
+    # A skipped cell is redone once its backend becomes usable (e.g. a key was set).
+    return row.get("status") == "skipped" and backend_unavailable(cell.backend) is not None
+
+
+def pending_cells(suite: Suite, store: ResultStore) -> tuple[list[Cell], int]:
+    """The cells still to run, and how many are already done."""
+    rows = {row["key"]: row for row in store.read_rows()}
+    todo = [cell for cell in suite.cells() if not is_done(rows.get(cell.key), cell)]
+    return todo, len(suite.cells()) - len(todo)
+
+
+def default_out_dir(suite: Suite) -> Path:
+    """``evals/results/<suite name>`` under the current folder."""
+    return Path("evals") / "results" / suite.name
+
+
+def run_suite(
+    suite: Suite,
+    out_dir: str | Path | None = None,
+    *,
+    workers: int = 1,
+    executor: Executor = "process",
+    llm: Any = None,
+    on_row: OnRow | None = None,
+) -> RunSummary:
+    """Run every pending cell of a suite and record one row per cell.
+
+    Args:
+        suite: The suite.
+        out_dir: Results folder; None for :func:`default_out_dir`.
+        workers: Cells run at once (processes, or Ray CPUs).
+        executor: ``"process"`` (local process pool) or ``"ray"`` (a Ray cluster; a local
+            one is started when none is connected).
+        llm: A ready LLM (e.g. ``ScriptedLLM``) for every model cell; runs in this process.
+        on_row: Called with each new row after it is stored (progress output).
+
+    Returns:
+        The summary of this invocation.
+
+    Raises:
+        ConfigError: workers < 1, an unknown executor, or Ray missing.
+        KeyboardInterrupt: Interrupted; finished cells are stored and resume next time.
+    """
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    if executor not in ("process", "ray"):
+        raise ConfigError(f"unknown executor {executor!r}; choose 'process' or 'ray'")
+    store = ResultStore(out_dir if out_dir is not None else default_out_dir(suite))
+    if suite.path is not None:
+        (store.folder / "suite.yaml").write_text(
+            Path(suite.path).read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    todo, done = pending_cells(suite, store)
+    counts = {"ok": 0, "skipped": 0, "failed": 0}
+    started = _now()
+
+    def record(row: dict[str, Any]) -> None:
+        store.append(row)
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+        if on_row is not None:
+            on_row(row)
+
+    if todo:
+        if llm is not None or (workers == 1 and executor == "process"):
+            for cell in todo:
+                record(run_cell(cell, llm))
+        elif executor == "process":
+            _run_processes(todo, workers, record)
+        else:
+            _run_ray(todo, workers, record)
+    summary = RunSummary(
+        suite=suite.name, out_dir=str(store.folder), total=len(suite.cells()),
+        already_done=done, ran=sum(counts.values()), ok=counts["ok"],
+        skipped=counts["skipped"], failed=counts["failed"],
+    )  # fmt: skip
+    _log_run(store.folder, summary, started, workers, executor)
+    return summary
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _log_run(folder: Path, summary: RunSummary, started: str, workers: int, ex: str) -> None:
+    """Append this invocation (command, dates, machine) to ``runs.jsonl``."""
+    entry = {
+        "started_at": started, "finished_at": _now(), "argv": sys.argv, "workers": workers,
+        "executor": ex, "cpu_count": os.cpu_count(), "machine": platform.platform(),
+        "python": platform.python_version(), **summary.to_dict(),
+    }  # fmt: skip
+    with (folder / RUNS_FILE).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
+
+
+def _context() -> Any:
+    # fork shares the imported packages (and any compiled evaluator) with the workers.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _run_processes(todo: list[Cell], workers: int, record: OnRow) -> None:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    try:
+        futures: set[Future[dict[str, Any]]] = {pool.submit(run_cell, c) for c in todo}
+        while futures:
+            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                record(future.result())
+    finally:
+        # On Ctrl-C, drop the queued cells; rows of finished cells are already on disk.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_ray(todo: list[Cell], workers: int, record: OnRow) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "executor='ray' needs Ray, which is an optional extra: pip install 'llmgs[ray]'"
+        ) from None
+    if not ray.is_initialized():
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    remote = ray.remote(num_cpus=1)(run_cell)
+    refs = {remote.remote(cell): cell for cell in todo}
+    try:
+        while refs:
+            finished, _ = ray.wait(list(refs), num_returns=1)
+            for ref in finished:
+                refs.pop(ref)
+                record(ray.get(ref))
+    finally:
+        for ref in refs:
+            ray.cancel(ref, force=True)

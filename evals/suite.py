@@ -1,0 +1,264 @@
+"""Eval suites as data: tasks x methods x backends x seeds x budgets, loaded from YAML.
+
+A suite file names the tasks, the methods (how a cell is run), the backends (model strings,
+``null`` for no model), the seeds and the budgets. :meth:`Suite.cells` expands it into the
+independent :class:`Cell` s the runner executes. Pure-search methods never use a model, so
+they are expanded with the ``none`` backend only.
+
+Example suite::
+
+    name: smoke
+    tasks: [karel/StairClimberSparse]
+    seeds: [0, 1]
+    budgets: [200]
+    backends: [null]
+    methods:
+      - {name: shc, kind: search, method: shc}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from envs.errors import ConfigError
+
+Kind = Literal["search", "solve", "revision"]
+KINDS: tuple[str, ...] = ("search", "solve", "revision")
+SEARCH_METHODS: tuple[str, ...] = ("random", "hc", "shc")
+#: The backend label of cells that use no model.
+NO_MODEL = "none"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """How the cells of one method are run.
+
+    Attributes:
+        name: Label in tables and plots (unique within the suite).
+        kind: ``search`` (``search.search``: random, hc or shc from random programs),
+            ``solve`` (``agent.solve``: LLM proposals, optional revision, then Scheduled HC;
+            with no model it is pure Scheduled HC) or ``revision`` (the paper's revision
+            experiment: a first round and ``rounds`` revision rounds, no early stop, no search).
+        method: Search method of ``search`` cells.
+        k: Neighbourhood size of ``hc``.
+        revision: Revision method of ``solve`` and ``revision`` cells.
+        rounds: Revision rounds (``solve``: at most, stops early; ``revision``: exactly).
+        samples: Programs asked per round; None for solve's default (8 local, 32 remote).
+        max_tokens: Tokens per answer; None for solve's default.
+        backends: Backends of this method; None for the suite's list.
+        seeds: Seeds of this method; None for the suite's list (lets a costly LLM method run
+            fewer seeds than the cheap search baselines beside it).
+    """
+
+    name: str
+    kind: Kind = "search"
+    method: str = "shc"
+    k: int = 250
+    revision: str = "none"
+    rounds: int = 0
+    samples: int | None = None
+    max_tokens: int | None = None
+    backends: tuple[str | None, ...] | None = None
+    seeds: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"method {self.name!r}: kind must be one of {KINDS}")
+        if self.kind == "search" and self.method not in SEARCH_METHODS:
+            raise ConfigError(
+                f"method {self.name!r}: search method must be one of {SEARCH_METHODS}"
+            )
+        if self.kind == "revision" and self.revision == "none":
+            raise ConfigError(f"method {self.name!r}: a revision cell needs a revision method")
+        if self.rounds < 0 or self.k < 1 or (self.samples is not None and self.samples < 1):
+            raise ConfigError(f"method {self.name!r}: rounds >= 0, k >= 1 and samples >= 1")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One independent run of a suite: a task, a method, a backend, a seed and a budget.
+
+    Attributes:
+        suite: Suite name.
+        task: Registry id.
+        method: The method spec.
+        backend: Model string, or None for no model.
+        seed: Seed of the search and of the model's sampling.
+        budget: Evaluation budget (paper counting; ignored by ``revision`` cells).
+        instances: Task instances.
+    """
+
+    suite: str
+    task: str
+    method: MethodSpec
+    backend: str | None
+    seed: int
+    budget: int
+    instances: int = 32
+
+    @property
+    def backend_label(self) -> str:
+        """The backend as shown in tables (``none`` for no model)."""
+        return NO_MODEL if self.backend is None else self.backend
+
+    @property
+    def key(self) -> str:
+        """Readable identity of the cell within its suite (the resume key)."""
+        return (
+            f"{self.task}|{self.method.name}|{self.backend_label}|seed={self.seed}"
+            f"|budget={self.budget}"
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of every setting: a row whose fingerprint differs is stale and is redone."""
+        data = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        data = asdict(self)
+        backends = self.method.backends
+        data["method"]["backends"] = list(backends) if backends is not None else None
+        seeds = self.method.seeds
+        data["method"]["seeds"] = list(seeds) if seeds is not None else None
+        return data
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A grid of cells.
+
+    Attributes:
+        name: Suite name (also the default results folder name).
+        description: What the suite measures.
+        tasks: Registry ids.
+        methods: Method specs.
+        backends: Model strings; None for no model.
+        seeds: Seeds.
+        budgets: Evaluation budgets.
+        instances: Task instances per evaluation.
+        command: The command that produces the committed results (shown in reports).
+        path: File the suite was loaded from.
+    """
+
+    name: str
+    tasks: tuple[str, ...]
+    methods: tuple[MethodSpec, ...]
+    backends: tuple[str | None, ...] = (None,)
+    seeds: tuple[int, ...] = (0,)
+    budgets: tuple[int, ...] = (1000,)
+    instances: int = 32
+    description: str = ""
+    command: str = ""
+    path: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.tasks or not self.methods or not self.seeds or not self.budgets:
+            raise ConfigError(f"suite {self.name!r} needs tasks, methods, seeds and budgets")
+        names = [m.name for m in self.methods]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"suite {self.name!r}: method names must be unique, got {names}")
+        if any(b < 0 for b in self.budgets) or self.instances < 1:
+            raise ConfigError(f"suite {self.name!r}: budgets >= 0 and instances >= 1")
+
+    def method_backends(self, method: MethodSpec) -> tuple[str | None, ...]:
+        """Backends a method is run with (search cells: no model only)."""
+        if method.kind == "search":
+            return (None,)
+        backends = method.backends if method.backends is not None else self.backends
+        if method.kind == "revision":
+            return tuple(b for b in backends if b is not None)  # revision needs a model
+        return backends
+
+    def cells(self) -> list[Cell]:
+        """Every cell, in a stable order (task, method, backend, seed, budget)."""
+        out = []
+        for task in self.tasks:
+            for method in self.methods:
+                for backend in self.method_backends(method):
+                    for seed in method.seeds if method.seeds is not None else self.seeds:
+                        for budget in self.budgets:
+                            cell = Cell(self.name, task, method, backend, seed, budget,
+                                        self.instances)  # fmt: skip
+                            out.append(cell)
+        return out
+
+
+def _tuple(value: Any, what: str) -> tuple[Any, ...]:
+    if value is None:
+        raise ConfigError(f"suite field {what!r} is missing")
+    return tuple(value) if isinstance(value, list | tuple) else (value,)
+
+
+def _method(data: Any) -> MethodSpec:
+    if not isinstance(data, dict) or "name" not in data:
+        raise ConfigError(f"each method needs a mapping with a name, got {data!r}")
+    data = dict(data)
+    for name in ("backends", "seeds"):
+        if data.get(name) is not None:
+            data[name] = _tuple(data[name], name)
+    try:
+        return MethodSpec(**data)
+    except TypeError as exc:
+        raise ConfigError(f"method {data.get('name')!r}: {exc}") from None
+
+
+def suite_from_dict(data: dict[str, Any], path: str | None = None) -> Suite:
+    """Build a :class:`Suite` from its YAML mapping; unknown keys raise ConfigError."""
+    known = {"name", "description", "command", "tasks", "methods", "backends", "seeds",
+             "budgets", "instances"}  # fmt: skip
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown suite fields: {', '.join(sorted(unknown))}")
+    return Suite(
+        name=str(data.get("name") or (Path(path).stem if path else "suite")),
+        description=str(data.get("description", "")).strip(),
+        command=str(data.get("command", "")).strip(),
+        tasks=tuple(str(t) for t in _tuple(data.get("tasks"), "tasks")),
+        methods=tuple(_method(m) for m in _tuple(data.get("methods"), "methods")),
+        backends=_tuple(data.get("backends", [None]), "backends"),
+        seeds=tuple(int(s) for s in _tuple(data.get("seeds", [0]), "seeds")),
+        budgets=tuple(int(b) for b in _tuple(data.get("budgets", [1000]), "budgets")),
+        instances=int(data.get("instances", 32)),
+        path=path,
+    )
+
+
+def suites_dir() -> Path:
+    """The folder of the bundled suites (``evals/suites``)."""
+    return Path(__file__).resolve().parent / "suites"
+
+
+def resolve_suite_path(name_or_path: str) -> Path:
+    """A suite file for a path, or the name of a bundled suite (``search``)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    bundled = suites_dir() / f"{name_or_path}.yaml"
+    if bundled.is_file():
+        return bundled
+    known = ", ".join(sorted(p.stem for p in suites_dir().glob("*.yaml")))
+    raise ConfigError(f"no suite file {name_or_path!r}; bundled suites: {known}")
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """Load a suite from a YAML file, or a bundled suite by name.
+
+    Raises:
+        ConfigError: Missing file, bad YAML or invalid fields.
+    """
+    import yaml
+
+    path = resolve_suite_path(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a suite is a YAML mapping")
+    return suite_from_dict(data, str(path))
