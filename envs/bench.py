@@ -338,9 +338,10 @@ def format_table(result: BenchResult) -> str:
             f"{r.compiled_actions_per_s / 1e6:>8.1f}{py:>10}{sp:>10}{r.vs_reference:>7.0f}x"
         )
     lines.append(
-        "per CPU-second, all instances per program; compiled/s: one task.returns per program; "
-        "batch/s: returns_many; speed-up: compiled/s over python/s; vs ref: compiled/s over "
-        f"{REFERENCE_RANDOM_PER_S[1]:.0f} (random) or {REFERENCE_HAND_PER_S[1]:.0f} (hand)"
+        "rates per CPU-second, a program counts once for all its instances; compiled/s: one "
+        "task.returns per program;\nbatch/s: returns_many; speed-up: compiled/s over python/s; "
+        f"vs ref: compiled/s over {REFERENCE_RANDOM_PER_S[1]:.0f} (random) or "
+        f"{REFERENCE_HAND_PER_S[1]:.0f} (hand) programs/s"
     )
     lines.append(f"kernel load in this process: {result.warm_up_s:.2f} s")
     if result.jit_cold_s is not None:

@@ -66,12 +66,22 @@ class ResultStore:
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row to ``rows.jsonl`` (flushed to disk) and upsert it into SQLite."""
+        torn = self._ends_torn()
         with self.rows_path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, sort_keys=True) + "\n")
+            # After a kill mid-write the file may end without a newline: end that torn line
+            # first, or this row would be glued to it and lost.
+            fh.write(("\n" if torn else "") + json.dumps(row, sort_keys=True) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         with self._connect() as db:
             _upsert(db, [row])
+
+    def _ends_torn(self) -> bool:
+        if not self.rows_path.exists() or self.rows_path.stat().st_size == 0:
+            return False
+        with self.rows_path.open("rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) != b"\n"
 
     def sync(self) -> None:
         """Rebuild ``results.sqlite`` from ``rows.jsonl``."""

@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--programs", choices=("hand", "random", "both"), default="both", help="default both"
     )
     parser.add_argument("--random", type=int, default=200, help="random programs (default 200)")
-    parser.add_argument("--seconds", type=float, default=1.0, help="timing per set (default 1)")
+    parser.add_argument(
+        "--seconds", type=float, default=1.0, help="CPU seconds of timing per set (default 1)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random set (default 0)")
     parser.add_argument("--no-python", action="store_true", help="skip the Python interpreter")
     parser.add_argument(

@@ -182,7 +182,7 @@ class SolveResult:
             "match": self.match.to_dict(),
             "program": self.program,
             "python": self.python,
-            "reward": self.reward,
+            "reward": _finite(self.reward),  # None when no program was found (cancelled early)
             "instance_returns": list(self.instance_returns),
             "solved": self.solved,
             "evaluations": self.evaluations,

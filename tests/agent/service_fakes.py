@@ -65,7 +65,9 @@ def crash_job(description: str, *, on_event: OnEvent, **_: Any) -> dict[str, Any
     raise RuntimeError("boom: the fake job failed")
 
 
-def instant_job(description: str, *, on_event: OnEvent, **options: Any) -> dict[str, Any]:
+def instant_job(
+    description: str, *, on_event: OnEvent, should_stop: Callable[[], bool], **options: Any
+) -> dict[str, Any]:
     """Returns at once, without a task or program (so no GIF is drawn)."""
     on_event({"event": "stage_started", "stage": "search"})
     return {"echo": {"description": description, **options}}

@@ -89,6 +89,8 @@ def wait_for(
         job = client.get(f"/v1/jobs/{job_id}").json()
         if job["status"] in statuses:
             return job
+        if job["status"] in TERMINAL:
+            raise AssertionError(f"job {job_id} ended {job['status']}: {job['error']}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s")
         time.sleep(0.05)

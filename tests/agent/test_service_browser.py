@@ -45,7 +45,8 @@ def page_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             pytest.fail(f"browser test cannot run in CI: {missing}")
         print(f"skipping the browser test: {missing}")
         pytest.skip(missing)
-    with live_service(tmp_path_factory.mktemp("page") / "jobs.sqlite3") as svc:
+    db = tmp_path_factory.mktemp("page") / "jobs.sqlite3"
+    with live_service(db, token="page-token") as svc:
         yield svc
 
 
@@ -59,6 +60,11 @@ def test_page_submits_and_shows_the_job_live(page_service: Live) -> None:
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(page_service.url + "/", timeout=30_000)
+            # The server wants a token: the page says so until one is given.
+            expect(page.locator("#message")).to_contain_text("bearer token")
+            page.click("summary")
+            page.fill("#token", "page-token")
+            page.press("#token", "Tab")
             expect(page.locator("#task option[value='karel/DoorKey']")).to_have_count(1)
             page.fill("#description", "pick up the key and open the door")
             page.fill("#budget", "400")

@@ -91,14 +91,17 @@ def test_scripted_pipeline_counts_acceptance_and_seeds_the_search() -> None:
     ],
 )
 def test_every_revision_method_runs_on_doorkey_and_its_feedback_is_visible(
-    method: str, marker: str
+    method: str, marker: str, tmp_path: Path
 ) -> None:
     llm = ScriptedLLM([PY_ANSWER, BETTER], cycle=True)
     seen, sink = _events()
     result = solve(DESCRIPTION, llm=llm, samples=1, revision=method, rounds=2, budget=60,
-                   save=False, instances=4, on_event=sink)  # fmt: skip
+                   runs_dir=str(tmp_path), instances=4, on_event=sink)  # fmt: skip
     feedback = [e for e in seen if e["event"] == "revision_feedback"]
     assert feedback and marker in feedback[0]["feedback"]
+    saved = (Path(result.run_dir or "") / EVENTS_FILE).read_text().splitlines()
+    saved_feedback = [json.loads(x) for x in saved if '"revision_feedback"' in x]
+    assert saved_feedback[0]["feedback"] == feedback[0]["feedback"]
     # The feedback is what the model was actually sent in round 1.
     assert llm.calls[1].messages[-1]["content"] == feedback[0]["feedback"]
     assert result.rounds[1].feedback == feedback[0]["feedback"]
@@ -189,3 +192,11 @@ def test_trace_revision_works_on_minigrid_too() -> None:
     feedback = next(e for e in seen if e["event"] == "revision_feedback")["feedback"]
     assert "Legend" in feedback and "# Currently executing this line" in feedback
     _check_true_return(result)
+
+
+def test_cancelled_before_any_program_is_still_valid_json() -> None:
+    llm = ScriptedLLM([])  # never asked: the run is stopped before the first answer
+    result = solve(DESCRIPTION, llm=llm, samples=2, should_stop=lambda: True, save=False,
+                   instances=2)  # fmt: skip
+    assert result.stop_reason == "cancelled" and result.program == "" and llm.calls == []
+    assert json.loads(result.to_json())["reward"] is None

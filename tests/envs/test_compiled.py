@@ -116,6 +116,15 @@ def test_long_programs_match_interpreter(task: str) -> None:
         assert compiled.returns(text) == python.returns(text), text
 
 
+def test_fingerprint_index_grows_within_an_episode() -> None:
+    # 12x12 open grid: each REPEAT round re-enters the WHILE, which keeps every fingerprint, so
+    # an episode holds hundreds of entries and the 256-slot index must double (new epochs).
+    compiled, python = pair("FourCorners")
+    before = int(compiled._meta[0])
+    assert compiled.returns(LONG[0]) == python.returns(LONG[0])
+    assert int(compiled._meta[0]) - before > compiled.n
+
+
 OPTIONS = [
     KarelOptions(max_calls=40),
     KarelOptions(max_calls=7, penalize_crash=True),

@@ -26,6 +26,8 @@ function showMessage(text) {
 async function loadTasks() {
   try {
     const { tasks } = await api("/v1/tasks");
+    showMessage("");
+    $("task").replaceChildren($("task").options[0]);
     for (const task of tasks) {
       const option = document.createElement("option");
       option.value = task.id;
@@ -188,4 +190,5 @@ async function cancel() {
 $("token").value = sessionStorage.getItem("llmgs-token") || "";
 $("solve-form").addEventListener("submit", submit);
 $("cancel").addEventListener("click", cancel);
+$("token").addEventListener("change", loadTasks);
 loadTasks();

@@ -1,0 +1,175 @@
+"""Suites from YAML, the runner (rows, SQLite, resume, skips, failures) and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from envs.errors import ConfigError
+from evals.runner import run_suite
+from evals.store import ResultStore
+from evals.suite import MethodSpec, Suite, load_suite, suite_from_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _suite(**changes: object) -> Suite:
+    base = Suite(
+        name="t", tasks=("karel/StairClimberSparse",), seeds=(0,), budgets=(60,),
+        methods=(MethodSpec("shc", "search", "shc"), MethodSpec("random", "search", "random")),
+    )  # fmt: skip
+    return replace(base, **changes)
+
+
+def _lines(folder: Path) -> int:
+    return len((folder / "rows.jsonl").read_text().splitlines())
+
+
+def test_bundled_suites_load_and_expand() -> None:
+    for name in ("smoke", "backends", "revision", "search", "novel_minigrid"):
+        suite = load_suite(name)
+        keys = [c.key for c in suite.cells()]
+        assert keys and len(keys) == len(set(keys)), name
+    assert len(load_suite("smoke").cells()) == 2
+
+
+def test_search_cells_use_no_model_and_revision_cells_need_one() -> None:
+    suite = suite_from_dict({
+        "name": "x", "tasks": ["karel/DoorKey"], "seeds": [0, 1], "budgets": [10],
+        "backends": [None, "local/qwen2.5-coder-0.5b"],
+        "methods": [{"name": "shc", "kind": "search"},
+                    {"name": "rev", "kind": "revision", "revision": "regeneration"},
+                    {"name": "llmgs", "kind": "solve", "seeds": [0]}],
+    })  # fmt: skip
+    by_method: dict[str, list[tuple[str, int]]] = {}
+    for cell in suite.cells():
+        by_method.setdefault(cell.method.name, []).append((cell.backend_label, cell.seed))
+    assert by_method["shc"] == [("none", 0), ("none", 1)]
+    assert by_method["rev"] == [("local/qwen2.5-coder-0.5b", 0), ("local/qwen2.5-coder-0.5b", 1)]
+    assert by_method["llmgs"] == [("none", 0), ("local/qwen2.5-coder-0.5b", 0)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "x", "tasks": ["a"], "methods": [{"name": "m"}], "bogus": 1},
+        {"name": "x", "tasks": ["a"], "methods": [{"name": "m", "kind": "nope"}]},
+        {"name": "x", "tasks": ["a"], "methods": [{"name": "m"}, {"name": "m"}]},
+        {"name": "x", "tasks": ["a"], "methods": [{"name": "m", "kind": "revision"}]},
+        {"name": "x", "methods": [{"name": "m"}]},
+    ],
+)
+def test_invalid_suites_raise_config_error(data: dict) -> None:
+    with pytest.raises(ConfigError):
+        suite_from_dict(data)
+
+
+def test_run_writes_rows_and_sqlite_and_rerun_does_no_work(tmp_path: Path) -> None:
+    suite = load_suite("smoke")
+    first = run_suite(suite, tmp_path, workers=2)
+    assert (first.ran, first.ok, first.already_done) == (2, 2, 0)
+    rows = ResultStore(tmp_path).read_rows()
+    assert {r["method"] for r in rows} == {"shc", "random"}
+    for row in rows:
+        assert row["status"] == "ok" and row["evaluations"] <= row["budget"] == 200
+        assert row["curve"] and row["final_return"] == row["curve"][-1][1]
+    db = ResultStore(tmp_path).query("SELECT key, final_return FROM rows ORDER BY key")
+    assert len(db) == 2
+    second = run_suite(suite, tmp_path, workers=2)
+    assert (second.ran, second.already_done) == (0, 2)
+    assert _lines(tmp_path) == 2  # nothing was run or written again
+
+
+def test_interrupted_suite_resumes_only_the_rest(tmp_path: Path) -> None:
+    suite = _suite(seeds=(0, 1))
+
+    def stop_after_first(row: dict) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, tmp_path, on_row=stop_after_first)
+    assert _lines(tmp_path) == 1
+    with (tmp_path / "rows.jsonl").open("a") as fh:
+        fh.write('{"key": "torn')  # a write cut by a kill
+    resumed = run_suite(suite, tmp_path)
+    assert (resumed.already_done, resumed.ran, resumed.ok) == (1, 3, 3)
+    assert len(ResultStore(tmp_path).read_rows()) == 4
+
+
+def test_killed_process_resumes(tmp_path: Path) -> None:
+    suite_file = tmp_path / "kill.yaml"
+    suite_file.write_text(
+        "name: kill\ntasks: [karel/DoorKey]\nseeds: [0, 1, 2, 3, 4, 5]\nbudgets: [1500]\n"
+        "methods: [{name: random, kind: search, method: random}]\n"
+    )
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "agent.cli", "eval", "run", str(suite_file), "--out", str(out),
+           "--no-report"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "rows.jsonl").exists() and _lines(out) >= 1:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(ResultStore(out).read_rows())
+    assert done >= 1
+    resumed = run_suite(load_suite(str(suite_file)), out)
+    assert resumed.already_done == done and resumed.ran == 6 - done
+    assert len(ResultStore(out).read_rows()) == 6
+
+
+def test_changed_settings_are_redone(tmp_path: Path) -> None:
+    suite = _suite(methods=(MethodSpec("hc", "search", "hc", k=5),))
+    run_suite(suite, tmp_path)
+    changed = _suite(methods=(MethodSpec("hc", "search", "hc", k=6),))
+    again = run_suite(changed, tmp_path)
+    assert again.ran == 1 and again.already_done == 0
+    (row,) = ResultStore(tmp_path).read_rows()
+    assert row["fingerprint"] == changed.cells()[0].fingerprint
+
+
+def test_failed_cell_is_recorded_and_retried(tmp_path: Path) -> None:
+    suite = _suite(tasks=("karel/NoSuchTask",), methods=(MethodSpec("shc"),))
+    first = run_suite(suite, tmp_path)
+    (row,) = ResultStore(tmp_path).read_rows()
+    assert first.failed == 1 and row["status"] == "failed" and "NoSuchTask" in row["reason"]
+    assert run_suite(suite, tmp_path).ran == 1  # failures are not "done"
+
+
+def test_unavailable_backend_is_skipped_with_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    suite = _suite(
+        methods=(MethodSpec("llmgs", "solve"),), backends=("openai/gpt-4o-mini",)
+    )
+    first = run_suite(suite, tmp_path)
+    (row,) = ResultStore(tmp_path).read_rows()
+    assert first.skipped == 1 and row["status"] == "skipped"
+    assert "OPENAI_API_KEY" in row["reason"]
+    assert run_suite(suite, tmp_path).ran == 0
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")
+    todo_now = run_suite.__globals__["pending_cells"](suite, ResultStore(tmp_path))[0]
+    assert len(todo_now) == 1  # with a key the skipped cell is due again
+
+
+def test_cli_list_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "list"]) == 0
+    assert "smoke" in capsys.readouterr().out
+    assert main(["eval", "run", "smoke", "--out", str(tmp_path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ran"] == 2 and (tmp_path / "report.md").exists()
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    assert main(["eval", "run", "smoke", "--out", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ran"] == 0
