@@ -595,6 +595,8 @@ def run_batch(
                     if repeat:
                         crashed = True
                         break
+                    if count == ent.shape[0]:  # impossible by the sizing bound; never write past
+                        raise RuntimeError("fingerprint table overflow")
                     ent[count, 0] = key
                     ent[count, 1] = info
                     ent[count, 2] = cnt[C_LOG]

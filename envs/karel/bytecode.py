@@ -78,12 +78,13 @@ PERCEPTIONS: dict[str, int] = {
 class _Emitter:
     """Accumulates code words and counts WHILE nodes and REPEAT slots."""
 
-    __slots__ = ("code", "n_while", "n_repeat")
+    __slots__ = ("code", "n_while", "n_repeat", "n_free")
 
     def __init__(self) -> None:
         self.code: list[int] = []
         self.n_while = 0
         self.n_repeat = 0
+        self.n_free = 0  # WHILE nodes whose condition can be evaluated without any call
 
     def block(self, block: tuple[Stmt, ...]) -> None:
         for stmt in block:
@@ -100,6 +101,7 @@ class _Emitter:
         elif kind is While:
             node = self.n_while
             self.n_while += 1
+            self.n_free += _may_skip_calls(stmt.cond)
             top = len(code)
             patch = self.cond_jump_if_false(stmt.cond)
             code += (WCHECK, node)
@@ -165,6 +167,18 @@ class _Emitter:
             raise ProgramRuntimeError(f"cannot compile condition {cond!r} for Karel")
 
 
+def _may_skip_calls(cond: Cond) -> bool:
+    """Whether evaluating ``cond`` can make no call at all (its first leaf is a constant)."""
+    kind = type(cond)
+    if kind is Perception:
+        return False
+    if kind is Not:
+        return _may_skip_calls(cond.cond)
+    if kind is And or kind is Or:
+        return _may_skip_calls(cond.left)  # the left operand is always evaluated
+    return True
+
+
 def _perception(p: Perception) -> int:
     index = PERCEPTIONS.get(p.name)
     if index is None or p.arg is not None:
@@ -173,7 +187,11 @@ def _perception(p: Perception) -> int:
 
 
 def compile_words(program: Program) -> tuple[list[int], int, int]:
-    """Bytecode words of one program, its number of REPEAT slots and of WHILE nodes.
+    """Bytecode words of one program, its REPEAT slots and its call-free WHILE nodes.
+
+    A WHILE whose condition always makes a call runs its fingerprint check at most once per
+    call; a call-free one (e.g. ``WHILE c( True c)``) at most once per distinct state. The
+    evaluator sizes its fingerprint table from this count.
 
     Raises:
         ProgramRuntimeError: The program uses an action or perception Karel does not have.
@@ -181,7 +199,7 @@ def compile_words(program: Program) -> tuple[list[int], int, int]:
     em = _Emitter()
     em.block(program.body)
     em.code.append(HALT)
-    return em.code, em.n_repeat, em.n_while
+    return em.code, em.n_repeat, em.n_free
 
 
 def compile_program(program: Program) -> np.ndarray:
@@ -193,19 +211,19 @@ def compile_batch(programs: list[Program]) -> tuple[np.ndarray, np.ndarray, int,
     """Concatenated bytecode of many programs.
 
     Returns:
-        ``(code, starts, max_slots, max_whiles)``: program k occupies
+        ``(code, starts, max_slots, max_free)``: program k occupies
         ``code[starts[k]:starts[k + 1]]`` and its jump targets are relative to ``starts[k]``;
-        ``max_slots`` and ``max_whiles`` are the most REPEAT counters and WHILE nodes any one
-        program has.
+        ``max_slots`` and ``max_free`` are the most REPEAT counters and call-free WHILE nodes
+        (see :func:`compile_words`) any one program has.
     """
     chunks: list[int] = []
     starts = np.empty(len(programs) + 1, dtype=np.int64)
-    max_slots = max_whiles = 0
+    max_slots = max_free = 0
     for k, program in enumerate(programs):
         starts[k] = len(chunks)
-        words, slots, whiles = compile_words(program)
+        words, slots, free = compile_words(program)
         chunks += words
         max_slots = max(max_slots, slots)
-        max_whiles = max(max_whiles, whiles)
+        max_free = max(max_free, free)
     starts[len(programs)] = len(chunks)
-    return np.asarray(chunks, dtype=np.int32), starts, max_slots, max_whiles
+    return np.asarray(chunks, dtype=np.int32), starts, max_slots, max_free

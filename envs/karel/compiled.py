@@ -231,18 +231,19 @@ class CompiledKarelEvaluator:
         self._log_old = np.zeros(5 * (max_calls + 2), dtype=np.int64)
         self._meta = np.zeros(1, dtype=np.int64)
         self._ent_rows = 0
-        self._ensure_whiles(1)
+        self._ensure_fingerprints(0)
         self._out1 = np.empty((1, self.n), dtype=np.float64)
         self._acts1 = np.empty(1, dtype=np.int64)
 
-    def _ensure_whiles(self, whiles: int) -> None:
-        """Size the fingerprint entries and index for programs with ``whiles`` WHILE nodes.
+    def _ensure_fingerprints(self, free: int) -> None:
+        """Size the fingerprint entries and index for programs with ``free`` call-free WHILEs.
 
-        One WHILE node can see at most (actions + 1) distinct states per episode, and
-        actions <= max_calls + 1, so entries are bounded by ``whiles * (max_calls + 2)``; the
-        index is at least twice that (load <= 1/2).
+        A fingerprint check follows a condition; conditions that always call are bounded by
+        the call budget (max_calls + 1 checks), and each call-free WHILE node by the distinct
+        states of an episode (actions + 1 <= max_calls + 2). The index is at least twice the
+        entries (load <= 1/2).
         """
-        rows = max(1, whiles) * (self._max_calls + 2)
+        rows = (1 + free) * (self._max_calls + 2)
         if rows <= self._ent_rows:
             return
         self._ent_rows = rows
@@ -252,13 +253,13 @@ class CompiledKarelEvaluator:
         self._meta[0] = 0
 
     def _run(
-        self, code: np.ndarray, starts: np.ndarray, slots: int, whiles: int, out: np.ndarray,
+        self, code: np.ndarray, starts: np.ndarray, slots: int, free: int, out: np.ndarray,
         acts: np.ndarray,
     ) -> None:  # fmt: skip
         if slots > self._rep.shape[0]:
             self._rep = np.zeros(slots, dtype=np.int64)
-        if whiles > 1:
-            self._ensure_whiles(whiles)
+        if free > 0:
+            self._ensure_fingerprints(free)
         K.run_batch(
             code, starts, out, acts, self._cfg, self._walls0, self._markers0, self._agent0,
             self._ip, self._mask, self._cnt0, self._hash0, self._mt0, self._zob, self._walls,
@@ -276,10 +277,10 @@ class CompiledKarelEvaluator:
             ProgramRuntimeError: The program uses a token Karel does not have.
         """
         parsed = program if isinstance(program, Program) else parse(program, "karel")
-        words, slots, whiles = compile_words(parsed)
+        words, slots, free = compile_words(parsed)
         code = np.array(words, dtype=np.int32)
         starts = np.array((0, len(words)), dtype=np.int64)
-        self._run(code, starts, slots, whiles, self._out1, self._acts1)
+        self._run(code, starts, slots, free, self._out1, self._acts1)
         return self._out1[0].tolist()
 
     def returns_many(self, programs: Iterable[Program | str]) -> list[list[float]]:
@@ -287,10 +288,10 @@ class CompiledKarelEvaluator:
         parsed = [p if isinstance(p, Program) else parse(p, "karel") for p in programs]
         if not parsed:
             return []
-        code, starts, slots, whiles = compile_batch(parsed)
+        code, starts, slots, free = compile_batch(parsed)
         out = np.empty((len(parsed), self.n), dtype=np.float64)
         acts = np.empty(len(parsed), dtype=np.int64)
-        self._run(code, starts, slots, whiles, out, acts)
+        self._run(code, starts, slots, free, out, acts)
         return out.tolist()
 
     def evaluate(self, program: Program | str) -> float:

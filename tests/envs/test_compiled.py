@@ -117,12 +117,32 @@ def test_long_programs_match_interpreter(task: str) -> None:
 
 
 def test_fingerprint_index_grows_within_an_episode() -> None:
-    # 12x12 open grid: each REPEAT round re-enters the WHILE, which keeps every fingerprint, so
-    # an episode holds hundreds of entries and the 256-slot index must double (new epochs).
-    compiled, python = pair("FourCorners")
+    # A right-hand wall follower under WHILE True walks CleanHouse's long corridors: more than
+    # 128 fingerprints in one episode, so the 256-slot index must double (a new epoch each).
+    text = (
+        "DEF run m( WHILE c( True c) w( IFELSE c( rightIsClear c) i( turnRight move i) ELSE e( "
+        "IFELSE c( frontIsClear c) i( move i) ELSE e( turnLeft e) e) w) m)"
+    )
+    compiled, python = pair("CleanHouse")
     before = int(compiled._meta[0])
-    assert compiled.returns(LONG[0]) == python.returns(LONG[0])
+    assert compiled.returns(text) == python.returns(text)
     assert int(compiled._meta[0]) - before > compiled.n
+
+
+def test_many_repeat_slots_and_while_nodes() -> None:
+    # 20 REPEAT counters outgrow the initial 16 slots; 70 WHILE nodes wrap the 64 node salts
+    # of the fingerprint key (nodes stay distinct through the exact comparison); call-free
+    # WHILE True loops make the fingerprint table grow.
+    body = " ".join(
+        f"REPEAT R={i % 5} r( WHILE c( frontIsClear c) w( move w) turnLeft putMarker r)"
+        for i in range(20)
+    )
+    whiles = " ".join("WHILE c( leftIsClear c) w( turnLeft move w) turnRight" for _ in range(70))
+    free = " ".join("WHILE c( not c( False c) c) w( turnLeft move putMarker w)" for _ in range(6))
+    for text in (f"DEF run m( {body} m)", f"DEF run m( {whiles} m)", f"DEF run m( {free} m)"):
+        for task in ("Harvester", "MazeSparse", "Seeder"):
+            compiled, python = pair(task)
+            assert compiled.returns(text) == python.returns(text)
 
 
 OPTIONS = [
