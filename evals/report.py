@@ -25,12 +25,29 @@ Row = dict[str, Any]
 
 
 def load_rows(folder: str | Path) -> list[Row]:
-    """The latest row of every cell in a results folder, via its SQLite store."""
+    """The latest row of every cell of the folder's suite, via its SQLite store.
+
+    Rows of cells the suite file no longer has (an older budget or seed list), or whose
+    settings changed since, are left out so that a report only shows the current suite.
+    """
     store = ResultStore(folder)
     if not store.rows_path.exists():
         raise ConfigError(f"{folder}: no {ROWS_FILE} (run `llmgs eval run` first)")
     store.sync()  # rows.jsonl is the record; the store mirrors it
-    return [json.loads(r["json"]) for r in store.query("SELECT json FROM rows ORDER BY rowid")]
+    rows = [json.loads(r["json"]) for r in store.query("SELECT json FROM rows ORDER BY rowid")]
+    current = _current_cells(Path(folder))
+    if current is None:
+        return rows
+    return [r for r in rows if current.get(r["key"]) == r.get("fingerprint")]
+
+
+def _current_cells(folder: Path) -> dict[str, str] | None:
+    """Key -> fingerprint of the cells of the suite copied into the folder (None: no copy)."""
+    from evals.suite import load_suite
+
+    if not (folder / SUITE_FILE).exists():
+        return None
+    return {c.key: c.fingerprint for c in load_suite(str(folder / SUITE_FILE)).cells()}
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -200,19 +217,24 @@ def header(folder: Path, rows: list[Row]) -> list[str]:
         f"{sorted({r['budget'] for r in rows})} evaluations; **instances:** "
         f"{sorted({r['instances'] for r in rows})}",
         f"- **Cells:** {len(rows)} ({', '.join(f'{k} {v}' for k, v in sorted(status.items()))})",
-        "",
     ]
-    return lines
+    lines += [f"- **Invocation:** `{_argv(r)}` at {r['started_at']}: ran {r['ran']} cell(s)"
+              for r in worked]  # fmt: skip
+    return lines + [""]
+
+
+def _argv(run: dict[str, Any]) -> str:
+    argv = list(run.get("argv") or [])
+    if argv:
+        argv[0] = Path(argv[0]).name  # the venv path says nothing useful
+    return " ".join(argv)
 
 
 def _pending(folder: Path, rows: list[Row]) -> int:
     """Cells of the suite file that have no row yet (an interrupted or partial run)."""
-    from evals.suite import load_suite
-
-    if not (folder / SUITE_FILE).exists():
-        return 0
+    current = _current_cells(folder)
     keys = {r["key"] for r in rows}
-    return sum(1 for c in load_suite(str(folder / SUITE_FILE)).cells() if c.key not in keys)
+    return 0 if current is None else sum(1 for key in current if key not in keys)
 
 
 def _dates(runs: list[dict[str, Any]]) -> str:

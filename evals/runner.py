@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import platform
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,11 +75,19 @@ def is_done(row: dict[str, Any] | None, cell: Cell) -> bool:
     return row.get("status") == "skipped" and backend_unavailable(cell.backend) is not None
 
 
-def pending_cells(suite: Suite, store: ResultStore) -> tuple[list[Cell], int]:
-    """The cells still to run, and how many are already done."""
+def pending_cells(
+    suite: Suite, store: ResultStore, methods: Sequence[str] | None = None
+) -> tuple[list[Cell], int]:
+    """The cells still to run (of ``methods`` only, when given), and how many are done."""
     rows = {row["key"]: row for row in store.read_rows()}
     todo = [cell for cell in suite.cells() if not is_done(rows.get(cell.key), cell)]
-    return todo, len(suite.cells()) - len(todo)
+    done = len(suite.cells()) - len(todo)
+    if methods is not None:
+        unknown = set(methods) - {m.name for m in suite.methods}
+        if unknown:
+            raise ConfigError(f"suite {suite.name!r} has no method {', '.join(sorted(unknown))}")
+        todo = [cell for cell in todo if cell.method.name in methods]
+    return todo, done
 
 
 def default_out_dir(suite: Suite) -> Path:
@@ -95,6 +103,7 @@ def run_suite(
     executor: Executor = "process",
     llm: Any = None,
     on_row: OnRow | None = None,
+    methods: Sequence[str] | None = None,
 ) -> RunSummary:
     """Run every pending cell of a suite and record one row per cell.
 
@@ -106,6 +115,7 @@ def run_suite(
             one is started when none is connected).
         llm: A ready LLM (e.g. ``ScriptedLLM``) for every model cell; runs in this process.
         on_row: Called with each new row after it is stored (progress output).
+        methods: Run only the cells of these methods (the others stay pending).
 
     Returns:
         The summary of this invocation.
@@ -123,7 +133,7 @@ def run_suite(
         (store.folder / "suite.yaml").write_text(
             Path(suite.path).read_text(encoding="utf-8"), encoding="utf-8"
         )
-    todo, done = pending_cells(suite, store)
+    todo, done = pending_cells(suite, store, methods)
     counts = {"ok": 0, "skipped": 0, "failed": 0}
     started = _now()
 

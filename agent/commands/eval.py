@@ -26,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="process: local process pool (default); ray: a Ray cluster (local if none)",
     )  # fmt: skip
     run_p.add_argument("--out", default=None, help="results folder (evals/results/<suite>)")
+    run_p.add_argument(
+        "--methods", default=None,
+        help="comma-separated method names: run only their cells (the rest stay pending)",
+    )  # fmt: skip
     run_p.add_argument("--no-report", action="store_true", help="skip writing report.md")
     run_p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     rep_p = actions.add_parser("report", help="write DIR/report.md and the plots")
@@ -62,9 +66,11 @@ def run(args: argparse.Namespace) -> int:
     from evals.runner import run_suite
 
     suite = load_suite(args.suite)
+    methods = [m.strip() for m in args.methods.split(",")] if args.methods else None
     summary = run_suite(
-        suite, args.out, workers=args.workers, executor=args.executor, on_row=_progress
-    )
+        suite, args.out, workers=args.workers, executor=args.executor, on_row=_progress,
+        methods=methods,
+    )  # fmt: skip
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:

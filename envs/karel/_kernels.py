@@ -19,6 +19,11 @@ two moments; a genuine 64-bit collision therefore never crashes a loop that the 
 Snake's food draws replay numpy's legacy ``RandomState``: MT19937 plus ``randint``'s masked
 rejection sampling on 32-bit draws.
 
+Kernels are compiled with ``_nrt=False``: numba's reference counting of every array passed to
+a helper cost more than the work of a short episode. They carry no type hints because numba
+specialises on the actual dtypes, which :mod:`envs.karel.compiled` fixes (int64 everywhere but
+``code`` int32, walls and masks uint8, returns float64).
+
 Everything ``run_batch`` calls lives in this one module on purpose, although it is longer than
 the house's ~400 lines: numba's on-disk cache is invalidated only when the *defining* file of
 a cached function changes, so helpers (or constants) in another module could be edited without

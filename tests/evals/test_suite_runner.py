@@ -15,6 +15,7 @@ import pytest
 
 from agent.cli import main
 from envs.errors import ConfigError
+from evals.report import write_report
 from evals.runner import run_suite
 from evals.store import ResultStore
 from evals.suite import MethodSpec, Suite, load_suite, suite_from_dict
@@ -151,9 +152,7 @@ def test_unavailable_backend_is_skipped_with_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    suite = _suite(
-        methods=(MethodSpec("llmgs", "solve"),), backends=("openai/gpt-4o-mini",)
-    )
+    suite = _suite(methods=(MethodSpec("llmgs", "solve"),), backends=("openai/gpt-4o-mini",))
     first = run_suite(suite, tmp_path)
     (row,) = ResultStore(tmp_path).read_rows()
     assert first.skipped == 1 and row["status"] == "skipped"
@@ -173,3 +172,44 @@ def test_cli_list_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (tmp_path / "curves.png").stat().st_size > 1000
     assert main(["eval", "run", "smoke", "--out", str(tmp_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["ran"] == 0
+
+
+def test_methods_filter_leaves_the_rest_pending(tmp_path: Path) -> None:
+    suite = load_suite("smoke")
+    part = run_suite(suite, tmp_path, methods=["random"])
+    assert part.ran == 1 and ResultStore(tmp_path).read_rows()[0]["method"] == "random"
+    report = write_report(tmp_path).read_text()
+    assert "not run yet 1" in report
+    with pytest.raises(ConfigError, match="no method"):
+        run_suite(suite, tmp_path, methods=["nope"])
+    assert run_suite(suite, tmp_path).ran == 1
+
+
+def test_report_ignores_rows_of_cells_no_longer_in_the_suite(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text((ROOT / "evals/suites/smoke.yaml").read_text())
+    run_suite(load_suite(str(old)), tmp_path)
+    old.write_text(old.read_text().replace("budgets: [200]", "budgets: [100]"))
+    run_suite(load_suite(str(old)), tmp_path, methods=["shc"])
+    assert len(ResultStore(tmp_path).read_rows()) == 3
+    report = write_report(tmp_path).read_text()
+    assert "budgets:** [100]" in report and "not run yet 1" in report
+
+
+@pytest.mark.slow
+def test_ray_executor_matches_process_results(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})  # fmt: skip
+    try:
+        on_ray = run_suite(load_suite("smoke"), tmp_path / "ray", workers=2, executor="ray")
+    finally:
+        ray.shutdown()
+    run_suite(load_suite("smoke"), tmp_path / "proc", workers=1)
+    assert on_ray.ok == 2
+
+    def outcome(folder: Path) -> dict:
+        return {r["key"]: (r["final_return"], r["evaluations"], r["curve"])
+                for r in ResultStore(folder).read_rows()}  # fmt: skip
+
+    assert outcome(tmp_path / "ray") == outcome(tmp_path / "proc")
