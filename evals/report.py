@@ -188,10 +188,25 @@ def _suite_info(folder: Path) -> dict[str, Any]:
 
 
 def _runs(folder: Path) -> list[dict[str, Any]]:
+    """Invocations that ran cells: finished ones, and started ones that never finished
+    (killed; their cells' rows are kept and the next invocation resumed them)."""
     path = folder / "runs.jsonl"
     if not path.exists():
         return []
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    entries = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    finished = {e["run_id"]: e for e in entries if e.get("event") == "finished"}
+    out = []
+    for entry in entries:
+        if "event" not in entry and entry.get("ran"):  # one line per invocation (older log)
+            out.append({**entry, "at": entry.get("finished_at", entry["started_at"])})
+        if entry.get("event") != "started":
+            continue
+        end = finished.get(entry["run_id"])
+        if end is None:
+            out.append({**entry, "ran": "some", "killed": True})
+        elif end.get("ran"):
+            out.append(end)
+    return out
 
 
 def header(folder: Path, rows: list[Row]) -> list[str]:
@@ -218,8 +233,10 @@ def header(folder: Path, rows: list[Row]) -> list[str]:
         f"{sorted({r['instances'] for r in rows})}",
         f"- **Cells:** {len(rows)} ({', '.join(f'{k} {v}' for k, v in sorted(status.items()))})",
     ]
-    lines += [f"- **Invocation:** `{_argv(r)}` at {r['started_at']}: ran {r['ran']} cell(s)"
-              for r in worked]  # fmt: skip
+    for r in worked:
+        end = " (killed before it finished)" if r.get("killed") else ""
+        lines.append(f"- **Invocation:** `{_argv(r)}` at {r['started_at']}: ran {r['ran']} "
+                     f"cell(s){end}")  # fmt: skip
     return lines + [""]
 
 
@@ -240,7 +257,7 @@ def _pending(folder: Path, rows: list[Row]) -> int:
 def _dates(runs: list[dict[str, Any]]) -> str:
     if not runs:
         return "(no run log)"
-    return f"{runs[0]['started_at']} to {runs[-1]['finished_at']} ({len(runs)} invocation(s))"
+    return f"{runs[0]['started_at']} to {runs[-1]['at']} ({len(runs)} invocation(s))"
 
 
 def _machine(runs: list[dict[str, Any]]) -> str:

@@ -136,6 +136,8 @@ def run_suite(
     todo, done = pending_cells(suite, store, methods)
     counts = {"ok": 0, "skipped": 0, "failed": 0}
     started = _now()
+    # Logged at the start too, so that a killed invocation still shows up in the report.
+    _log_run(store.folder, "started", started, workers, executor, {"pending": len(todo)})
 
     def record(row: dict[str, Any]) -> None:
         store.append(row)
@@ -156,7 +158,7 @@ def run_suite(
         already_done=done, ran=sum(counts.values()), ok=counts["ok"],
         skipped=counts["skipped"], failed=counts["failed"],
     )  # fmt: skip
-    _log_run(store.folder, summary, started, workers, executor)
+    _log_run(store.folder, "finished", started, workers, executor, summary.to_dict())
     return summary
 
 
@@ -164,12 +166,15 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def _log_run(folder: Path, summary: RunSummary, started: str, workers: int, ex: str) -> None:
-    """Append this invocation (command, dates, machine) to ``runs.jsonl``."""
+def _log_run(
+    folder: Path, event: str, started: str, workers: int, ex: str, data: dict[str, Any]
+) -> None:
+    """Append the start or end of this invocation (command, dates, machine) to ``runs.jsonl``."""
     entry = {
-        "started_at": started, "finished_at": _now(), "argv": sys.argv, "workers": workers,
-        "executor": ex, "cpu_count": os.cpu_count(), "machine": platform.platform(),
-        "python": platform.python_version(), **summary.to_dict(),
+        "event": event, "run_id": f"{started}/{os.getpid()}", "started_at": started,
+        "at": _now(), "argv": sys.argv, "workers": workers, "executor": ex,
+        "cpu_count": os.cpu_count(), "machine": platform.platform(),
+        "python": platform.python_version(), **data,
     }  # fmt: skip
     with (folder / RUNS_FILE).open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")
