@@ -51,6 +51,12 @@ def step_values(curve: Sequence[Sequence[float]], grid: np.ndarray) -> np.ndarra
     return out
 
 
+def _colors(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """One colour per method/backend line, the same in every panel."""
+    names = list(dict.fromkeys(label(r) for r in rows))
+    return {name: f"C{i % 10}" for i, name in enumerate(names)}
+
+
 def _panels(n: int) -> tuple[int, int]:
     cols = min(4, max(1, n))
     return math.ceil(n / cols), cols
@@ -71,6 +77,7 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
     if not grouped:
         return None
     plt = _pyplot()
+    colors = _colors(rows)
     n_rows, n_cols = _panels(len(grouped))
     fig, axes = plt.subplots(
         n_rows, n_cols, figsize=(max(4.2 * n_cols, 7.0), 3.2 * n_rows), squeeze=False
@@ -84,8 +91,9 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
                 seen = ~np.all(np.isnan(values), axis=0)
                 mean = np.nanmean(values[:, seen], axis=0)
                 low, high = np.nanmin(values[:, seen], axis=0), np.nanmax(values[:, seen], axis=0)
-            (line,) = ax.plot(grid[seen], mean, label=f"{name} (n={len(cells)})")
-            ax.fill_between(grid[seen], low, high, alpha=0.2, color=line.get_color())
+            color = colors[name]
+            ax.plot(grid[seen], mean, label=name, color=color)
+            ax.fill_between(grid[seen], low, high, alpha=0.2, color=color)
         ax.set_xscale("log")
         ax.set_title(task.split("/")[-1], fontsize=10)
         ax.set_xlabel("evaluated programs")
@@ -93,7 +101,11 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path, title: str = "") -
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(grouped) :]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    legend: dict[str, Any] = {}
+    for ax in axes.flat:  # every line of every panel, once (a panel may lack a method)
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(name, handle)
+    handles, labels = list(legend.values()), list(legend)
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle(title or "Best return vs evaluated programs (mean; band: min-max over seeds)")
     fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(labels) // 4), 1, 0.96))
@@ -133,8 +145,9 @@ def plot_revision(rows: list[dict[str, Any]], path: str | Path, title: str = "")
                 mean = np.nanmean(values, axis=0)
                 low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
             x = np.arange(width)
-            (line,) = ax.plot(x, mean, marker="o", label=f"{name} (n={len(cells)})")
+            (line,) = ax.plot(x, mean, marker="o", label=f"{name} (seeds: {len(cells)})")
             ax.fill_between(x, low, high, alpha=0.15, color=line.get_color())
+        ax.set_xticks(range(max(len(s) for ls in lines.values() for s in map(round_bests, ls))))
         ax.set_title(task.split("/")[-1], fontsize=10)
         ax.set_xlabel("round (0 = first proposals)")
         ax.set_ylabel("best return so far")

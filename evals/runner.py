@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import platform
 import sys
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
@@ -135,9 +136,9 @@ def run_suite(
         )
     todo, done = pending_cells(suite, store, methods)
     counts = {"ok": 0, "skipped": 0, "failed": 0}
-    started = _now()
+    started, run_id = _now(), uuid.uuid4().hex[:12]
     # Logged at the start too, so that a killed invocation still shows up in the report.
-    _log_run(store.folder, "started", started, workers, executor, {"pending": len(todo)})
+    _log_run(store.folder, "started", (started, run_id), workers, executor, {"pending": len(todo)})
 
     def record(row: dict[str, Any]) -> None:
         store.append(row)
@@ -158,7 +159,7 @@ def run_suite(
         already_done=done, ran=sum(counts.values()), ok=counts["ok"],
         skipped=counts["skipped"], failed=counts["failed"],
     )  # fmt: skip
-    _log_run(store.folder, "finished", started, workers, executor, summary.to_dict())
+    _log_run(store.folder, "finished", (started, run_id), workers, executor, summary.to_dict())
     return summary
 
 
@@ -167,11 +168,11 @@ def _now() -> str:
 
 
 def _log_run(
-    folder: Path, event: str, started: str, workers: int, ex: str, data: dict[str, Any]
+    folder: Path, event: str, run: tuple[str, str], workers: int, ex: str, data: dict[str, Any]
 ) -> None:
     """Append the start or end of this invocation (command, dates, machine) to ``runs.jsonl``."""
     entry = {
-        "event": event, "run_id": f"{started}/{os.getpid()}", "started_at": started,
+        "event": event, "run_id": run[1], "started_at": run[0],
         "at": _now(), "argv": sys.argv, "workers": workers, "executor": ex,
         "cpu_count": os.cpu_count(), "machine": platform.platform(),
         "python": platform.python_version(), **data,
