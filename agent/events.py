@@ -25,7 +25,8 @@ event                     fields (besides ``event``, ``time``, ``stage``)
                           ``improved``
 ``best_updated``          ``evaluations``, ``best_return``, ``program``
 ``search_progress``       ``evaluations``, ``best_return``, ``climbs``, ``k``
-``tool_call``             ``step``, ``tool``, ``arguments``, ``result`` (agent mode)
+``tool_call``             ``step``, ``tool``, ``arguments``, ``result``; ``reply`` (the model's
+                          text, first 500 characters) in the JSON-text loop (agent mode)
 ``warning``               ``message``
 ``solve_finished``        ``task``, ``reward``, ``program``, ``evaluations``,
                           ``unique_evaluations``, ``stop_reason``, ``llm``

@@ -120,11 +120,15 @@ def run_text_tool_loop(
                 result = _call(fns, "rollout", call["arguments"])
         elif "final" in call:
             result = _call(fns, "rollout", {"program": call["final"]})
-            emit("tool_call", step=step, tool="final", arguments=call, result=result)
+            emit("tool_call", step=step, tool="final", arguments=call, result=result,
+                 reply=reply[:500])  # fmt: skip
             return step
         else:
             result = _call(fns, call["tool"], call["arguments"])
-        emit("tool_call", step=step, tool=call["tool"], arguments=call["arguments"], result=result)
+        emit(
+            "tool_call", step=step, tool=call["tool"], arguments=call["arguments"],
+            result=result, reply=reply[:500],
+        )  # fmt: skip
         history += [
             {"role": "assistant", "content": reply},
             {"role": "user", "content": f"Result of {call['tool']}:\n{result}"},

@@ -14,12 +14,13 @@ from evals.suite import Cell
 
 
 def _make_llm(cell: Cell, llm: Any) -> Any:
-    from agent.pipeline.solver import _make_llm as make  # the gateway solve() itself builds
-    from agent.pipeline.support import SolveConfig
-
+    """The given LLM, or the gateway for the cell's backend (as solve() builds it)."""
     if llm is not None:
         return llm
-    return make(SolveConfig(model=cell.backend, save=False))
+    from agent.llm.gateway import Gateway
+    from agent.llm.types import LLMConfig
+
+    return Gateway(LLMConfig(model=str(cell.backend)))
 
 
 class _Experiment:
