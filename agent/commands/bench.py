@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from envs.bench import format_table, run_bench
 from envs.karel.tasks import BENCHMARK_TASKS, SPECS
 
 
@@ -45,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print the table (or JSON)."""
+    # Imported here: envs.bench loads numba, which every other subcommand's start-up would pay.
+    from envs.bench import format_table, run_bench
     from search.space import random_program
 
     n_random, seconds = (50, 0.2) if args.quick else (args.random, args.seconds)

@@ -173,11 +173,15 @@ def test_a_user_registered_task_is_solved_the_same_way() -> None:
     )
     envs.register("karel/GoEast", lambda n=32, seed=0, **_: EastTask(n, seed), info,
                   replace=True)  # fmt: skip
-    llm = ScriptedLLM([PY_ANSWER], cycle=True)
-    result = solve("walk east as far as you can", llm=llm, samples=1, save=False, instances=4)
-    assert result.task == "karel/GoEast" and result.budget == 200
-    assert "Walk east." in llm.calls[0].messages[-1]["content"]
-    assert result.reward == envs.make("karel/GoEast", n=4).evaluate(result.program)
+    try:
+        llm = ScriptedLLM([PY_ANSWER], cycle=True)
+        result = solve("walk east as far as you can", llm=llm, samples=1, save=False, instances=4)
+        assert result.task == "karel/GoEast" and result.budget == 200
+        assert "Walk east." in llm.calls[0].messages[-1]["content"]
+        assert result.reward == envs.make("karel/GoEast", n=4).evaluate(result.program)
+    finally:
+        # The registry is process-wide: leave it as other tests expect it.
+        envs.unregister("karel/GoEast")
 
 
 def test_trace_revision_works_on_minigrid_too() -> None:
