@@ -41,49 +41,16 @@ from envs.errors import ConfigError
 from envs.karel.compiled import CompiledKarelEvaluator, warm_up
 from envs.karel.task import KarelTask
 from envs.karel.tasks import BENCHMARK_TASKS, SPECS
+from envs.karel.vectors import TEST_VECTORS
 
 #: The reference's speed on this kind of machine (issue 2), programs/s on 32 instances.
 REFERENCE_RANDOM_PER_S = (100.0, 400.0)
 REFERENCE_HAND_PER_S = (2.0, 30.0)
 
-HAND_PROGRAMS: dict[str, tuple[str, ...]] = {
-    "StairClimberSparse": (
-        "DEF run m( WHILE c( noMarkersPresent c) w( turnLeft move turnRight move w) m)",
-    ),
-    "MazeSparse": (
-        "DEF run m( WHILE c( noMarkersPresent c) w( IFELSE c( rightIsClear c) i( turnRight move "
-        "i) ELSE e( IFELSE c( frontIsClear c) i( move i) ELSE e( turnLeft e) e) w) m)",
-    ),
-    "FourCorners": (
-        "DEF run m( REPEAT R=4 r( WHILE c( frontIsClear c) w( move w) putMarker turnLeft r) m)",
-        "DEF run m( WHILE c( frontIsClear c) w( move w) putMarker putMarker m)",
-    ),
-    "TopOff": (
-        "DEF run m( WHILE c( frontIsClear c) w( move IF c( markersPresent c) i( putMarker i) w) m)",
-        "DEF run m( WHILE c( frontIsClear c) w( move IF c( markersPresent c) i( pickMarker i) w) "
-        "m)",
-    ),
-    "Harvester": (
-        "DEF run m( WHILE c( markersPresent c) w( pickMarker move IF c( noMarkersPresent c) i( "
-        "turnLeft move turnLeft i) w) m)",
-    ),
-    "Seeder": ("DEF run m( WHILE c( noMarkersPresent c) w( putMarker move w) m)",),
-    "OneStroke": ("DEF run m( WHILE c( frontIsClear c) w( move w) m)",),
-    "PathFollow": (
-        "DEF run m( WHILE c( markersPresent c) w( pickMarker move IF c( noMarkersPresent c) i( "
-        "turnRight turnRight move turnLeft move i) w) m)",
-    ),
-    "WallAvoider": ("DEF run m( putMarker m)",),
-    "DoorKey": (
-        "DEF run m( REPEAT R=19 r( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( move e) "
-        "IF c( not c( frontIsClear c) c) i( turnRight i) r) m)",
-    ),
-    "Snake": ("DEF run m( REPEAT R=19 r( move turnRight move turnLeft r) m)",),
-    "CleanHouse": (
-        "DEF run m( WHILE c( noMarkersPresent c) w( IFELSE c( leftIsClear c) i( turnLeft move i) "
-        "ELSE e( IFELSE c( frontIsClear c) i( move i) ELSE e( turnRight e) e) w) pickMarker m)",
-    ),
-}
+HAND_PROGRAMS: dict[str, tuple[str, ...]] = {}
+for _vector in TEST_VECTORS:
+    HAND_PROGRAMS.setdefault(_vector.task, ())
+    HAND_PROGRAMS[_vector.task] += (_vector.program,)
 """The spec's hand-written programs (test vectors), by the task they were written for."""
 
 _SIBLING = {

@@ -31,6 +31,7 @@ from envs.errors import ConfigError
 from evals.cells import backend_unavailable, run_cell
 from evals.store import ResultStore
 from evals.suite import Cell, Suite
+from search.parallel import ray_remote
 
 Executor = Literal["process", "ray"]
 OnRow = Callable[[dict[str, Any]], None]
@@ -201,15 +202,9 @@ def _run_processes(todo: list[Cell], workers: int, record: OnRow) -> None:
 
 
 def _run_ray(todo: list[Cell], workers: int, record: OnRow) -> None:
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "executor='ray' needs Ray, which is an optional extra: pip install 'llmgs[ray]'"
-        ) from None
-    if not ray.is_initialized():
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(num_cpus=1)(run_cell)
+    remote = ray_remote(run_cell, workers)
+    import ray  # importable: ray_remote checked it
+
     refs = {remote.remote(cell): cell for cell in todo}
     try:
         while refs:

@@ -141,7 +141,12 @@ def run_many(
     raise ConfigError(f"unknown executor {executor!r}; choose 'process' or 'ray'")
 
 
-def _run_on_ray(jobs: Sequence[SearchJob], workers: int) -> list[Any]:
+def ray_remote(function: Callable[..., Any], workers: int) -> Any:
+    """``function`` as a Ray remote task (one CPU each), starting a local Ray if none runs.
+
+    Raises:
+        ConfigError: Ray is not installed (it is the optional extra ``llmgs[ray]``).
+    """
     try:
         import ray
     except ImportError:
@@ -150,5 +155,11 @@ def _run_on_ray(jobs: Sequence[SearchJob], workers: int) -> list[Any]:
         ) from None
     if not ray.is_initialized():
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(num_cpus=1)(run_job)
+    return ray.remote(num_cpus=1)(function)
+
+
+def _run_on_ray(jobs: Sequence[SearchJob], workers: int) -> list[Any]:
+    remote = ray_remote(run_job, workers)
+    import ray  # importable: ray_remote checked it
+
     return ray.get([remote.remote(job) for job in jobs])

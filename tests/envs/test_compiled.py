@@ -14,38 +14,10 @@ from envs.karel.bytecode import compile_program
 from envs.karel.compiled import TASK_IDS, CompiledKarelEvaluator
 from envs.karel.task import KarelTask
 from envs.karel.tasks import BENCHMARK_TASKS, SPECS, KarelOptions
+from envs.karel.vectors import TEST_VECTORS
 from search.space import neighbours, random_program
 
-VECTORS = [
-    ("StairClimberSparse", "DEF run m( WHILE c( noMarkersPresent c) w( turnLeft move turnRight "
-     "move w) m)", 1.0),
-    ("MazeSparse", "DEF run m( WHILE c( noMarkersPresent c) w( IFELSE c( rightIsClear c) i( "
-     "turnRight move i) ELSE e( IFELSE c( frontIsClear c) i( move i) ELSE e( turnLeft e) e) w) "
-     "m)", 1.0),
-    ("FourCorners", "DEF run m( REPEAT R=4 r( WHILE c( frontIsClear c) w( move w) putMarker "
-     "turnLeft r) m)", 1.0),
-    ("FourCorners", "DEF run m( WHILE c( frontIsClear c) w( move w) putMarker putMarker m)",
-     -0.75),
-    ("TopOff", "DEF run m( WHILE c( frontIsClear c) w( move IF c( markersPresent c) i( "
-     "putMarker i) w) m)", 1.0),
-    ("TopOff", "DEF run m( WHILE c( frontIsClear c) w( move IF c( markersPresent c) i( "
-     "pickMarker i) w) m)", -1.0),
-    ("Harvester", "DEF run m( WHILE c( markersPresent c) w( pickMarker move IF c( "
-     "noMarkersPresent c) i( turnLeft move turnLeft i) w) m)", 0.0920138888888889),
-    ("Seeder", "DEF run m( WHILE c( noMarkersPresent c) w( putMarker move w) m)",
-     0.0920138888888889),
-    ("OneStroke", "DEF run m( WHILE c( frontIsClear c) w( move w) m)", 0.06517857142857143),
-    ("PathFollow", "DEF run m( WHILE c( markersPresent c) w( pickMarker move IF c( "
-     "noMarkersPresent c) i( turnRight turnRight move turnLeft move i) w) m)",
-     0.2982954545454544),
-    ("WallAvoider", "DEF run m( putMarker m)", -0.296875),
-    ("DoorKey", "DEF run m( REPEAT R=19 r( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( "
-     "move e) IF c( not c( frontIsClear c) c) i( turnRight i) r) m)", 0.40625),
-    ("Snake", "DEF run m( REPEAT R=19 r( move turnRight move turnLeft r) m)", -0.996875),
-    ("CleanHouse", "DEF run m( WHILE c( noMarkersPresent c) w( IFELSE c( leftIsClear c) i( "
-     "turnLeft move i) ELSE e( IFELSE c( frontIsClear c) i( move i) ELSE e( turnRight e) e) w) "
-     "pickMarker m)", 0.09090909090909087),
-]  # fmt: skip
+VECTORS = [(v.task, v.program, v.score) for v in TEST_VECTORS]
 
 _EVALUATORS: dict[tuple[str, KarelOptions], tuple[CompiledKarelEvaluator, KarelTask]] = {}
 
