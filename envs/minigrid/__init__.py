@@ -29,7 +29,6 @@ _LAZY = {
     "render_rollout": "envs.minigrid.render",
     "save_frames": "envs.minigrid.render",
     "minigrid_bench": "envs.minigrid.bench",
-    "random_minigrid_program": "envs.minigrid.bench",
 }
 
 __all__ = ["DEFAULT_BUDGET", "TASK_INFO", "MinigridTaskInfo", "make", "register_tasks", *_LAZY]

@@ -31,10 +31,10 @@ from envs.dsl.ast import (
     Stmt,
     While,
 )
-from envs.minigrid.bench import random_minigrid_program
 from envs.minigrid.executor import ACTION_CODES, MinigridConfig
 from envs.minigrid.task import MinigridTask
 from envs.minigrid.worlds import DIR_VEC, WORLDS, MinigridWorld
+from search.space import random_program
 
 
 class OracleEnv:
@@ -172,9 +172,9 @@ HAND_PROGRAMS = (
 
 
 def _programs(count: int, seed: int) -> list[Program]:
-    rng = np.random.default_rng(seed)
+    rng = np.random.RandomState(seed)
     progs = [parse(p, "minigrid") for p in HAND_PROGRAMS]
-    progs += [random_minigrid_program(rng) for _ in range(count)]
+    progs += [random_program("minigrid", rng) for _ in range(count)]
     return progs
 
 

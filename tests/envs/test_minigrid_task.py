@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -14,6 +15,7 @@ from envs.dsl import Action, Perception, parse, preorder
 from envs.errors import ConfigError, DSLSyntaxError, TaskNotFound
 from envs.minigrid import TASK_INFO, minigrid_bench, render_rollout
 from envs.minigrid.task import MinigridTask
+from search.space import random_program
 
 LAVA_SOLVER = (
     "DEF run m( WHILE c( not c( front_object_type h( goal h) c) c) w( IFELSE c( "
@@ -153,7 +155,8 @@ def test_render_png_and_gif(tmp_path) -> None:
 
 
 def test_bench_reports_a_row_per_task() -> None:
-    rows = minigrid_bench(programs=5, n=2)
+    rng = np.random.RandomState(0)
+    rows = minigrid_bench([random_program("minigrid", rng) for _ in range(5)], n=2)
     assert [r.task for r in rows] == sorted(PROGRAMS)
     assert all(r.programs == 5 and r.instances == 2 and r.programs_per_s > 0 for r in rows)
     assert set(rows[0].to_dict()) >= {"task", "programs_per_s", "us_per_episode"}

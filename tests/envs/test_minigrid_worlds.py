@@ -8,7 +8,6 @@ from minigrid.core.actions import Actions
 from minigrid.core.grid import Grid
 from minigrid.core.world_object import Ball, Box, Door, Goal, Lava
 
-from envs.minigrid.bench import random_minigrid_program
 from envs.minigrid.executor import CompiledProgram, MinigridConfig
 from envs.minigrid.worlds import (
     WORLDS,
@@ -17,6 +16,7 @@ from envs.minigrid.worlds import (
     PutNearWorld,
     RedBlueDoorWorld,
 )
+from search.space import random_program
 
 EAST, SOUTH, WEST, NORTH = 0, 1, 2, 3
 
@@ -215,9 +215,9 @@ def test_restore_equals_a_fresh_reset(name: str) -> None:
     for seed in range(4):
         world.reset(seed=seed)
         snaps.append(world.snapshot())
-    rng = np.random.default_rng(1)
+    rng = np.random.RandomState(1)
     for _ in range(20):
-        program = random_minigrid_program(rng)
+        program = random_program("minigrid", rng)
         for seed, snap in enumerate(snaps):
             CompiledProgram(program, world, MinigridConfig()).run(snap)
             world.restore(snap)
