@@ -246,7 +246,7 @@ def solve(
         description: The task in the user's words ("pick up the key and open the door").
         task: A registry id that overrides matching (``"karel/DoorKey"``); user tasks added
             with ``envs.register`` work the same way.
-        model: litellm model string, ``local/qwen2.5-coder-0.5b`` (default) or ``-1.5b``, or
+        model: litellm model string, ``local/qwen2.5-coder-1.5b`` (default) or ``-0.5b``, or
             None for pure search.
         budget: Evaluations in total; None for ``min(task default, 100,000)``.
         seed: Seed of the search and of the model's sampling.

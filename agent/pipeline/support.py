@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Literal
 
 from agent.events import Emitter
-from agent.llm.types import LLM, CacheMode, Completions, SamplingSettings
+from agent.llm.types import DEFAULT_MODEL, LLM, CacheMode, Completions, SamplingSettings
 from agent.llm.usage import Usage
 from agent.pipeline.results import StageTiming
 from envs.dsl.ast import Program
 from envs.errors import ConfigError
 from envs.task import Rollout, Task
 
-#: The embedded model ``llmgs solve`` uses when none is named (see docs/solve.md for why).
-DEFAULT_SOLVE_MODEL = "local/qwen2.5-coder-0.5b"
+#: The model ``llmgs solve`` uses when none is named: the product's one default, the embedded
+#: Qwen2.5-Coder-1.5B (design.md); docs/solve.md says what it costs on a CPU.
+DEFAULT_SOLVE_MODEL = DEFAULT_MODEL
 #: Samples per round: the paper's 32 for remote models; local models on a CPU write about one
 #: answer every 3-10 s, so 8 keeps a round near a minute.
 API_SAMPLES = 32
