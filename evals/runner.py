@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import multiprocessing
 import os
 import platform
 import sys
@@ -31,7 +30,7 @@ from envs.errors import ConfigError
 from evals.cells import backend_unavailable, run_cell
 from evals.store import ResultStore
 from evals.suite import Cell, Suite
-from search.parallel import ray_remote
+from search.parallel import ray_remote, worker_context
 
 Executor = Literal["process", "ray"]
 OnRow = Callable[[dict[str, Any]], None]
@@ -182,14 +181,8 @@ def _log_run(
         fh.write(json.dumps(entry) + "\n")
 
 
-def _context() -> Any:
-    # fork shares the imported packages (and any compiled evaluator) with the workers.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
 def _run_processes(todo: list[Cell], workers: int, record: OnRow) -> None:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context())
     try:
         futures: set[Future[dict[str, Any]]] = {pool.submit(run_cell, c) for c in todo}
         while futures:

@@ -19,13 +19,14 @@ import json
 import math
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from search.config import SearchConfig
-from search.parallel import SearchJob, run_job
+from search.parallel import SearchJob, run_job, worker_context
 from search.results import SearchResult
 
 RUNS_FILE = "runs.jsonl"
@@ -56,28 +57,52 @@ def run_record(result: SearchResult) -> dict[str, Any]:
 
 
 def run_benchmark(
-    tasks: Sequence[str], methods: Sequence[str], seeds: Iterable[int], budget: int, out: Path
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    seeds: Iterable[int],
+    budget: int,
+    out: Path,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
-    """Run every (task, method, seed) not yet in ``out/runs.jsonl`` and return all records."""
+    """Run every (task, method, seed) not yet in ``out/runs.jsonl`` and return all records.
+
+    Runs are independent and each is reproducible by its seed, so ``workers`` processes give
+    the same records as one (in completion order; the summary does not depend on order).
+    """
     out.mkdir(parents=True, exist_ok=True)
     path = out / RUNS_FILE
     records = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     done = {(r["task"], r["method"], r["seed"], r["budget"]) for r in records}
-    for task in tasks:
-        for method in methods:
-            for seed in seeds:
-                if (task, method, seed, budget) in done:
-                    continue
-                config = SearchConfig(budget=budget, seed=seed, k=250, progress=False)
-                record = run_record(run_job(SearchJob(task=task, method=method, config=config)))
-                records.append(record)
-                with path.open("a", encoding="utf-8") as f:
-                    f.write(json.dumps(record) + "\n")
-                print(
-                    f"{task} {method} seed {seed}: best {record['best_return']:.4f} "
-                    f"solved@{record['evaluations_to_solve']} {record['wall_s']:.1f}s",
-                    flush=True,
-                )
+    jobs = [
+        SearchJob(
+            task=task,
+            method=method,
+            config=SearchConfig(budget=budget, seed=seed, k=250, progress=False),
+        )
+        for task in tasks
+        for method in methods
+        for seed in seeds
+        if (task, method, seed, budget) not in done
+    ]
+
+    def record(result: SearchResult) -> None:
+        row = run_record(result)
+        records.append(row)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        print(
+            f"{row['task']} {row['method']} seed {row['seed']}: best {row['best_return']:.4f} "
+            f"solved@{row['evaluations_to_solve']} {row['wall_s']:.1f}s",
+            flush=True,
+        )
+
+    if workers <= 1:
+        for job in jobs:
+            record(run_job(job))
+        return records
+    with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
+        for future in as_completed([pool.submit(run_job, job) for job in jobs]):
+            record(future.result())
     return records
 
 
@@ -161,11 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default="shc,hc")
     parser.add_argument("--report", default="10000,100000,1000000", help="reporting budgets")
     parser.add_argument("--out", type=Path, default=Path("evals/results/search_efficiency"))
+    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (processes)")
     args = parser.parse_args(argv)
     tasks = karel_tasks() if args.tasks == "all" else args.tasks.split(",")
     started = time.time()
     records = run_benchmark(
-        tasks, args.methods.split(","), range(args.seeds), args.budget, args.out
+        tasks, args.methods.split(","), range(args.seeds), args.budget, args.out, args.workers
     )
     rows = summarise(records, [int(b) for b in args.report.split(",")])
     (args.out / "summary.json").write_text(json.dumps(rows, indent=2))

@@ -21,7 +21,8 @@ from envs.task import Task
 _WORKER_TASK: Task | None = None
 
 
-def _context() -> Any:
+def worker_context() -> Any:
+    """The multiprocessing context for search workers."""
     # fork shares the already-built task (and any compiled evaluator) with the workers.
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
@@ -51,7 +52,10 @@ class EvalPool:
     def __init__(self, task: Task, workers: int) -> None:
         self.workers = workers
         self._executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(task,)
+            max_workers=workers,
+            mp_context=worker_context(),
+            initializer=_init_worker,
+            initargs=(task,),
         )
 
     def evaluate_missing(
@@ -134,7 +138,7 @@ def run_many(
     if executor == "process":
         if workers == 1:
             return [run_job(job) for job in jobs]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
             return list(pool.map(run_job, jobs))
     if executor == "ray":
         return _run_on_ray(jobs, workers)
