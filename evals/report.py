@@ -80,7 +80,16 @@ def _stage_text(rows: list[Row]) -> str:
     for row in rows:
         for stage, seconds in (row.get("stage_times") or {}).items():
             totals[stage].append(float(seconds))
-    return ", ".join(f"{s} {statistics.fmean(v):.1f}" for s, v in totals.items()) or "—"
+    ordered = sorted(totals, key=_stage_order)
+    return ", ".join(f"{s} {statistics.fmean(totals[s]):.1f}" for s in ordered) or "—"
+
+
+def _stage_order(stage: str) -> tuple[int, str]:
+    """Stages in pipeline order (revision rounds by number), unknown ones last."""
+    order = ("match", "generate", "revision", "agent", "seeds", "search", "verify")
+    head, _, number = stage.partition("_")
+    rank = order.index(head) if head in order else len(order)
+    return rank, number.zfill(4)
 
 
 def cell_stats(rows: list[Row]) -> dict[str, Any]:
