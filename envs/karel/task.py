@@ -193,7 +193,7 @@ class KarelTask(Task):
         if self.engine == "compiled" and self._compiled is None:
             self._compiled = self._make_compiled()
         if self._compiled is not None:
-            return [float(r) for r in self._compiled.returns(parsed)]
+            return self._compiled.returns(parsed)  # already Python floats (tolist)
         return [self.run(parsed, i).total_return for i in range(self.n)]
 
     def rollout(self, program: Program | str, instance: int = 0, trace: bool = True) -> Rollout:
