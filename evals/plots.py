@@ -31,7 +31,10 @@ def _pyplot() -> Any:
 def label(row: dict[str, Any]) -> str:
     """Legend label of a row: the method, plus the backend when it uses a model."""
     backend = row.get("backend", "none")
-    return row["method"] if backend == "none" else f"{row['method']} ({backend})"
+    if backend == "none":
+        # A solve() cell without a model is pure Scheduled HC: say so in the legend.
+        return f"{row['method']} (no model)" if row.get("kind") == "solve" else row["method"]
+    return f"{row['method']} ({backend})"
 
 
 def step_values(curve: Sequence[Sequence[float]], grid: np.ndarray) -> np.ndarray:
