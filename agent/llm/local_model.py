@@ -222,9 +222,10 @@ def verify(spec: LocalModelSpec, path: Path, *, show_progress: bool = False) -> 
 def default_threads() -> int:
     """Threads for llama.cpp: ``$LLMGS_THREADS``, else the usable cores, at most 8.
 
-    Speed holds up on a shared CPU because ``OMP_WAIT_POLICY=PASSIVE`` is set before
-    llama.cpp loads (see :func:`load`): idle threads sleep instead of spinning, which is what
-    collapses generation to ~1 token/s when other processes compete for the cores.
+    Speed holds up on a shared CPU because OpenMP's spin-wait is bounded before llama.cpp
+    loads (see :func:`load`): unbounded spinning (``OMP_WAIT_POLICY=ACTIVE``) collapses
+    generation when other processes compete for the cores, and sleeping at once (``PASSIVE``)
+    costs 2.5x on an idle machine.
     """
     env = os.environ.get("LLMGS_THREADS")
     if env:
@@ -296,8 +297,12 @@ def load(
         key = (str(path.resolve()), n_ctx, threads)
         if key in _LOADED:
             return _LOADED[key]
-        # Must be set before the OpenMP runtime inside llama.cpp starts (see default_threads).
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # Must be set before the OpenMP runtime inside llama.cpp starts. Measured on 2 cores with
+        # the 0.5B model (tokens/s, prompt / generation): idle, PASSIVE 105-132 / 10-12 and a
+        # bounded spin 131 / 27; beside two busy processes, PASSIVE 71 / 15, bounded spin
+        # 62-79 / 12-14, ACTIVE did not finish in 100 s. A user's own OMP_WAIT_POLICY wins.
+        if "OMP_WAIT_POLICY" not in os.environ:
+            os.environ.setdefault("GOMP_SPINCOUNT", "10000")
         try:
             import llama_cpp
         except ImportError as exc:
