@@ -10,6 +10,7 @@ repeated evaluations mean what they say.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,18 @@ class Rollout:
         }
 
 
+def mean_return(returns: Sequence[float], n: int) -> float:
+    """The benchmark score from per-instance returns: summed left to right, divided by n.
+
+    Written as a loop on purpose (spec §2): ``sum()`` of floats is compensated from Python 3.12,
+    which could differ from the reference in the last bit.
+    """
+    total = 0.0
+    for r in returns:
+        total += r
+    return total / n
+
+
 class Task(ABC):
     """A benchmark task: n seeded instances and the rules that score a program.
 
@@ -113,10 +126,7 @@ class Task(ABC):
 
     def evaluate(self, program: Program | str) -> float:
         """The benchmark score: per-instance returns summed left to right, divided by n."""
-        total = 0.0
-        for r in self.returns(program):
-            total += r
-        return total / self.n
+        return mean_return(self.returns(program), self.n)
 
     @abstractmethod
     def rollout(self, program: Program | str, instance: int = 0, trace: bool = True) -> Rollout:

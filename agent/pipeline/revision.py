@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from agent.prompting import REVISION_METHODS, TaskPrompt, render_revision
 from agent.revision_feedback import format_trace
 from agent.tools.rollout import worst_instance
-from envs.task import Task
+from envs.task import Task, mean_return
 
 METHODS: tuple[str, ...] = ("none", *REVISION_METHODS)
 _MINIGRID_LEGEND = (
@@ -58,16 +58,13 @@ def world_text(task: Task, instance: int) -> str:
 def trace_feedback(task: Task, program: str, with_lines: bool) -> tuple[str, float]:
     """Trace text of ``program`` on its worst instance, and the program's mean return."""
     returns = task.returns(program)
-    total = 0.0
-    for r in returns:
-        total += r
     worst = worst_instance(returns)
     episode = task.rollout(program, worst, trace=True)
     header = f"(instance {worst}, return {returns[worst]:.4g})\n"
     text = format_trace(
         episode, program, world_text(task, worst), task.domain, with_program_lines=with_lines
     )
-    return header + text, total / task.n
+    return header + text, mean_return(returns, task.n)
 
 
 def revision_messages(

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from agent.conversion.acceptance import AcceptanceStats, ConversionOutcome, convert_answer, tally
 from agent.events import Emitter
 from agent.llm.types import LLM, SamplingSettings
-from agent.tools.rollout import mean_return
-from envs.task import Task
+from envs.task import Task, mean_return
 
 
 class Scorer:

@@ -335,7 +335,8 @@ def _finish(
     import envs
     from agent.conversion.acceptance import AcceptanceStats
     from agent.conversion.to_python import to_python
-    from agent.tools.rollout import mean_return, worst_instance
+    from agent.tools.rollout import worst_instance
+    from envs.task import mean_return
 
     cfg, emit = run.cfg, run.emit
     with run.clock.stage("verify"):

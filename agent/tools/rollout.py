@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from envs.dsl.parser import ensure_program
-from envs.task import Task
+from envs.task import Task, mean_return
 
 #: Trace steps shown for the worst instance.
 DEFAULT_TRACE_STEPS = 30
@@ -77,18 +77,6 @@ def cached_task(task_id: str, instances: int = 32, seed: int = 0) -> Task:
 def worst_instance(returns: list[float] | tuple[float, ...]) -> int:
     """Index of the lowest return (the first one on ties), as the reference's feedback picks."""
     return min(range(len(returns)), key=lambda i: (returns[i], i))
-
-
-def mean_return(returns: list[float] | tuple[float, ...], n: int) -> float:
-    """The benchmark score from per-instance returns: summed left to right, divided by n.
-
-    Written as a loop on purpose: ``Task.evaluate`` sums left to right, and ``sum()`` of floats
-    is compensated from Python 3.12, which could differ in the last bit.
-    """
-    total = 0.0
-    for r in returns:
-        total += r
-    return total / n
 
 
 def _ending(terminated: bool, crashed: bool) -> str:

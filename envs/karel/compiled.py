@@ -29,6 +29,7 @@ from envs.dsl.parser import parse
 from envs.errors import ConfigError
 from envs.karel import _kernels as K
 from envs.karel.bytecode import HALT, compile_batch, compile_words
+from envs.task import mean_return
 
 TASK_IDS: dict[str, int] = {
     "StairClimberSparse": K.STAIR_SPARSE, "StairClimber": K.STAIR_DENSE,
@@ -296,10 +297,7 @@ class CompiledKarelEvaluator:
 
     def evaluate(self, program: Program | str) -> float:
         """Mean return, summed left to right in instance order and divided by n (spec §2)."""
-        total = 0.0
-        for r in self.returns(program):
-            total += r
-        return total / self.n
+        return mean_return(self.returns(program), self.n)
 
 
 def warm_up() -> float:
