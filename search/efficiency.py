@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -56,6 +57,26 @@ def run_record(result: SearchResult) -> dict[str, Any]:
     }
 
 
+def _read_runs(path: Path) -> list[dict[str, Any]]:
+    """Read ``runs.jsonl``, dropping a last line cut short by a killed run (it is re-run)."""
+    if not path.exists():
+        return []
+    records = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number != len(lines):
+                raise
+            print(f"{path}: dropping a truncated last line (that run will be re-run)", flush=True)
+            # Rewrite without the fragment so that the next append starts a line of its own.
+            tmp = path.with_suffix(".jsonl.tmp")
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+            os.replace(tmp, path)
+    return records
+
+
 def run_benchmark(
     tasks: Sequence[str],
     methods: Sequence[str],
@@ -71,7 +92,7 @@ def run_benchmark(
     """
     out.mkdir(parents=True, exist_ok=True)
     path = out / RUNS_FILE
-    records = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    records = _read_runs(path)
     done = {(r["task"], r["method"], r["seed"], r["budget"]) for r in records}
     jobs = [
         SearchJob(
@@ -79,9 +100,10 @@ def run_benchmark(
             method=method,
             config=SearchConfig(budget=budget, seed=seed, k=250, progress=False),
         )
+        # Seed-major order: a benchmark stopped part-way has every task at the same seed count.
+        for seed in seeds
         for task in tasks
         for method in methods
-        for seed in seeds
         if (task, method, seed, budget) not in done
     ]
 

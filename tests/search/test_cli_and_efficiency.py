@@ -48,6 +48,27 @@ def test_efficiency_smoke(tmp_path: Path) -> None:
     assert table.count("\n") == 2 + len(rows) and "MazeSparse" in table
 
 
+def test_efficiency_resumes_after_a_run_killed_mid_write(tmp_path: Path) -> None:
+    tasks = ["karel/MazeSparse"]
+    records = run_benchmark(tasks, ["shc", "hc"], range(2), 2000, tmp_path)
+    path = tmp_path / "runs.jsonl"
+    lines = path.read_text().splitlines()
+    # A process killed while appending leaves the last line cut short.
+    path.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][: len(lines[-1]) // 2])
+    again = run_benchmark(tasks, ["shc", "hc"], range(2), 2000, tmp_path)
+    key = lambda r: (r["method"], r["seed"])  # noqa: E731
+    assert sorted(map(key, again)) == sorted(map(key, records))
+    lost = json.loads(lines[-1])
+    assert [r for r in again if key(r) == key(lost)][0]["best_program"] == lost["best_program"]
+    assert [json.loads(line) for line in path.read_text().splitlines()] == again
+
+
+def test_efficiency_rejects_a_corrupt_line_before_the_end(tmp_path: Path) -> None:
+    (tmp_path / "runs.jsonl").write_text("{not json\n{}\n")
+    with pytest.raises(json.JSONDecodeError):
+        run_benchmark(["karel/MazeSparse"], ["shc"], range(1), 100, tmp_path)
+
+
 def test_ctrl_c_stops_cleanly_and_keeps_the_best(tmp_path: Path) -> None:
     import os
     import signal
