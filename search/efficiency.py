@@ -18,14 +18,18 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
+from envs.errors import ConfigError, LlmgsError
 from search.config import SearchConfig
 from search.parallel import SearchJob, run_job, worker_context
 from search.results import SearchResult
@@ -77,6 +81,23 @@ def _read_runs(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+BENCHMARK_METHODS = ("shc", "hc", "random")
+
+
+def _jobs(
+    tasks: Sequence[str], methods: Sequence[str], seeds: Iterable[int], budget: int, done: set
+) -> list[SearchJob]:
+    config = SearchConfig(budget=budget, k=250, progress=False)  # validates the budget
+    return [
+        SearchJob(task=task, method=method, config=replace(config, seed=seed))
+        # Seed-major order: a benchmark stopped part-way has every task at the same seed count.
+        for seed in seeds
+        for task in tasks
+        for method in methods
+        if (task, method, seed, budget) not in done
+    ]
+
+
 def run_benchmark(
     tasks: Sequence[str],
     methods: Sequence[str],
@@ -89,42 +110,55 @@ def run_benchmark(
 
     Runs are independent and each is reproducible by its seed, so ``workers`` processes give
     the same records as one (in completion order; the summary does not depend on order).
+
+    Args:
+        tasks: Task ids; bare names (``"DoorKey"``) are resolved to full ids.
+        methods: Methods among :data:`BENCHMARK_METHODS`.
+        seeds: Search seeds, one run per seed.
+        budget: Evaluations per run (the paper's counting).
+        out: Folder of ``runs.jsonl``; runs already there are not run again.
+        workers: Processes running searches at once.
+
+    Raises:
+        TaskNotFound: An unknown task id.
+        ConfigError: An unknown method or a budget below 1.
     """
+    import envs
+
+    tasks = [envs.info(task).id for task in tasks]
+    unknown = sorted(set(methods) - set(BENCHMARK_METHODS))
+    if unknown:
+        raise ConfigError(
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARK_METHODS)}"
+        )
+    if budget < 1:
+        raise ConfigError(f"the budget must be at least 1 evaluation, got {budget}")
     out.mkdir(parents=True, exist_ok=True)
     path = out / RUNS_FILE
     records = _read_runs(path)
     done = {(r["task"], r["method"], r["seed"], r["budget"]) for r in records}
-    jobs = [
-        SearchJob(
-            task=task,
-            method=method,
-            config=SearchConfig(budget=budget, seed=seed, k=250, progress=False),
-        )
-        # Seed-major order: a benchmark stopped part-way has every task at the same seed count.
-        for seed in seeds
-        for task in tasks
-        for method in methods
-        if (task, method, seed, budget) not in done
-    ]
+    jobs = _jobs(tasks, methods, seeds, budget, done)
+    bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=None, dynamic_ncols=True)
 
     def record(result: SearchResult) -> None:
         row = run_record(result)
         records.append(row)
         with path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
-        print(
+        bar.update()
+        bar.write(
             f"{row['task']} {row['method']} seed {row['seed']}: best {row['best_return']:.4f} "
-            f"solved@{row['evaluations_to_solve']} {row['wall_s']:.1f}s",
-            flush=True,
+            f"solved@{row['evaluations_to_solve']} {row['wall_s']:.1f}s"
         )
 
-    if workers <= 1:
-        for job in jobs:
-            record(run_job(job))
-        return records
-    with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
-        for future in as_completed([pool.submit(run_job, job) for job in jobs]):
-            record(future.result())
+    with bar:
+        if workers <= 1:
+            for job in jobs:
+                record(run_job(job))
+            return records
+        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
+            for future in as_completed([pool.submit(run_job, job) for job in jobs]):
+                record(future.result())
     return records
 
 
@@ -199,23 +233,85 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _count(text: str) -> int:
+    """A whole number of evaluations, also written as ``1e6``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(value)
+
+
+def _budgets(text: str) -> list[int]:
+    try:
+        budgets = [_count(b) for b in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise ConfigError(f"--report wants comma-separated numbers, got {text!r}") from None
+    if min(budgets) < 1:
+        raise ConfigError(f"--report budgets must be positive, got {text!r}")
+    return budgets
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=100_000)
-    parser.add_argument("--seeds", type=int, default=8, help="seeds 0..N-1")
-    parser.add_argument("--tasks", default="all", help="comma-separated ids, or 'all'")
-    parser.add_argument("--methods", default="shc,hc")
-    parser.add_argument("--report", default="10000,100000,1000000", help="reporting budgets")
-    parser.add_argument("--out", type=Path, default=Path("evals/results/search_efficiency"))
-    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (processes)")
-    args = parser.parse_args(argv)
-    tasks = karel_tasks() if args.tasks == "all" else args.tasks.split(",")
-    started = time.time()
-    records = run_benchmark(
-        tasks, args.methods.split(","), range(args.seeds), args.budget, args.out, args.workers
+    parser = argparse.ArgumentParser(
+        prog="python -m search.efficiency",
+        description=__doc__.split("\n\n")[0] + " Re-running a command resumes it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    rows = summarise(records, [int(b) for b in args.report.split(",")])
+    parser.add_argument(
+        "--budget",
+        type=_count,
+        default=100_000,
+        help="evaluations per run (1e6 is accepted)",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=8, help="runs per task and method: seeds 0..N-1"
+    )
+    parser.add_argument(
+        "--tasks",
+        default="all",
+        help="comma-separated task ids (bare names work), or 'all' for the 12 Karel tasks",
+    )
+    parser.add_argument(
+        "--methods", default="shc,hc", help=f"comma-separated, among {','.join(BENCHMARK_METHODS)}"
+    )
+    parser.add_argument(
+        "--report",
+        default="10000,100000,1000000",
+        help="budgets at which the summary reads each run's best return",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("evals/results/search_efficiency"),
+        help="folder of runs.jsonl, summary.json and summary.md",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="runs in parallel (processes); results do not depend on it",
+    )
+    args = parser.parse_args(argv)
+    started = time.time()
+    try:
+        if args.seeds < 1 or args.workers < 1:
+            raise ConfigError("--seeds and --workers must be at least 1")
+        report = _budgets(args.report)
+        tasks = karel_tasks() if args.tasks == "all" else args.tasks.split(",")
+        records = run_benchmark(
+            tasks, args.methods.split(","), range(args.seeds), args.budget, args.out, args.workers
+        )
+    except LlmgsError as error:
+        parser.error(str(error))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished runs are in {args.out / RUNS_FILE}; "
+              "run the same command again to resume", file=sys.stderr)  # fmt: skip
+        return 130
+    rows = summarise(records, report)
     (args.out / "summary.json").write_text(json.dumps(rows, indent=2))
     (args.out / "summary.md").write_text(markdown(rows))
     print(markdown(rows))

@@ -9,6 +9,7 @@ import pytest
 
 from agent.cli import main
 from envs.dsl import parse
+from search.efficiency import main as efficiency_main
 from search.efficiency import markdown, run_benchmark, summarise
 
 
@@ -67,6 +68,41 @@ def test_efficiency_rejects_a_corrupt_line_before_the_end(tmp_path: Path) -> Non
     (tmp_path / "runs.jsonl").write_text("{not json\n{}\n")
     with pytest.raises(json.JSONDecodeError):
         run_benchmark(["karel/MazeSparse"], ["shc"], range(1), 100, tmp_path)
+
+
+def test_efficiency_command_resolves_bare_names_and_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--tasks", "mazesparse", "--methods", "shc", "--seeds", "2", "--budget", "2e3",
+            "--report", "1e3,2000", "--out", str(tmp_path), "--workers", "1"]  # fmt: skip
+    assert efficiency_main(args) == 0
+    first = (tmp_path / "runs.jsonl").read_text()
+    assert [json.loads(line)["task"] for line in first.splitlines()] == ["karel/MazeSparse"] * 2
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert {row["budget"] for row in summary} == {1000, 2000}
+    assert efficiency_main(args) == 0  # the same command again runs nothing new
+    assert (tmp_path / "runs.jsonl").read_text() == first
+    assert "| MazeSparse | shc | 2,000 | 2/2 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tasks", "Doorkeyy"], "did you mean karel/DoorKey"),
+        (["--methods", "llmgs"], "unknown method(s) llmgs"),
+        (["--budget", "0"], "at least 1 evaluation"),
+        (["--budget", "1.5"], "not a whole number"),
+        (["--report", "10,x"], "--report wants"),
+        (["--seeds", "0"], "--seeds and --workers"),
+    ],
+)
+def test_efficiency_command_explains_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        efficiency_main([*args, "--out", str(tmp_path / "out")])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_the_best(tmp_path: Path) -> None:
