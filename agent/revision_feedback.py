@@ -27,7 +27,8 @@ def _call_text(step: TraceStep) -> str:
     return f"{step.name}()"
 
 
-def _step_line(k: int, step: TraceStep) -> str:
+def step_line(k: int, step: TraceStep) -> str:
+    """One trace step as feedback text: the call, a perception's result, position, reward."""
     text = f"step {k}: {_call_text(step)}"
     if step.kind == "perception":
         text += f" -> {step.result}"
@@ -37,7 +38,8 @@ def _step_line(k: int, step: TraceStep) -> str:
     return text
 
 
-def _ending(rollout: Rollout) -> str:
+def ending(rollout: Rollout) -> str:
+    """How an episode ended, in words."""
     if rollout.terminated:
         return "the task ended the episode"
     if rollout.crashed:
@@ -82,7 +84,7 @@ def format_trace(
     shown = rollout.steps[:max_steps]
     out.append(f"Trace ({len(shown)} of {len(rollout.steps)} steps shown):")
     for k, step in enumerate(shown, 1):
-        out.append(_step_line(k, step))
+        out.append(step_line(k, step))
         line_no = rendering.lines.get(step.location)
         if not with_program_lines or line_no is None:
             continue
@@ -97,6 +99,6 @@ def format_trace(
         out.append(f"... {len(rollout.steps) - len(shown)} more steps")
     out.append(
         f"Total return: {rollout.total_return:.4g} after {rollout.calls} actions and "
-        f"perceptions; {_ending(rollout)}."
+        f"perceptions; {ending(rollout)}."
     )
     return "\n".join(out)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from agent.revision_feedback import ending, step_line
 from envs.dsl.parser import ensure_program
 from envs.task import Task, mean_return
 
@@ -79,24 +80,6 @@ def worst_instance(returns: list[float] | tuple[float, ...]) -> int:
     return min(range(len(returns)), key=lambda i: (returns[i], i))
 
 
-def _ending(terminated: bool, crashed: bool) -> str:
-    if terminated:
-        return "ended by the task"
-    if crashed:
-        return "stopped: loop repeated a state or call budget ran out"
-    return "program finished"
-
-
-def _step_text(k: int, step: Any) -> str:
-    text = f"{k}. {step.name}"
-    if step.kind == "perception":
-        text += f" -> {step.result}"
-    text += f" at {tuple(step.position)} facing {step.facing}"
-    if step.reward:
-        text += f", reward {step.reward:+.3g}"
-    return text
-
-
 def rollout(
     program: str,
     task: str | Task,
@@ -127,7 +110,7 @@ def rollout(
     mean = mean_return(returns, the_task.n)
     worst = worst_instance(returns)
     episode = the_task.rollout(parsed, worst, trace=True)
-    steps = tuple(_step_text(k, s) for k, s in enumerate(episode.steps[:trace_steps], 1))
+    steps = tuple(step_line(k, s) for k, s in enumerate(episode.steps[:trace_steps], 1))
     if len(episode.steps) > trace_steps:
         steps += (f"... {len(episode.steps) - trace_steps} more steps",)
     return RolloutSummary(
@@ -138,5 +121,5 @@ def rollout(
         solved_instances=sum(1 for r in returns if r >= 1.0),
         worst_instance=worst,
         worst_trace=steps,
-        worst_ending=_ending(episode.terminated, episode.crashed),
+        worst_ending=ending(episode),
     )

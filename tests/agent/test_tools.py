@@ -25,7 +25,7 @@ def test_rollout_summarises_returns_and_traces_the_worst_instance(doorkey: envs.
     assert summary.returns == tuple(returns)
     assert summary.mean_return == doorkey.evaluate(PROGRAM)
     assert summary.worst_instance == worst_instance(returns)
-    assert 1 <= len(summary.worst_trace) <= 6 and summary.worst_trace[0].startswith("1. ")
+    assert 1 <= len(summary.worst_trace) <= 6 and summary.worst_trace[0].startswith("step 1: ")
     text = str(summary)
     assert "mean return" in text and f"worst instance {summary.worst_instance}" in text
     assert summary.to_dict()["program"] == PROGRAM
