@@ -204,6 +204,12 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int]) -> list[dic
                 "median_final_return": _quantile(finals, 50),
                 "final_return_min_max": [float(min(finals)), float(max(finals))],
                 "median_wall_s_per_run": float(np.median([r["wall_s"] for r in runs])),
+                # A run stops when it solves, so its wall time is its time to solve; like the
+                # evaluations, runs that did not solve within the budget count as infinite.
+                "median_s_to_solve": _quantile([
+                    r["wall_s"] if x != math.inf else math.inf
+                    for r, x in zip(runs, to_solve, strict=True)
+                ], 50),
                 "evals_per_s": float(sum(r["evaluations"] for r in runs)
                                      / max(sum(r["wall_s"] for r in runs), 1e-9)),
             })  # fmt: skip
@@ -214,12 +220,18 @@ def _fmt_evals(x: float) -> str:
     return ">budget" if math.isinf(x) else f"{x:,.0f}"
 
 
+def _fmt_seconds(x: float | None) -> str:
+    if x is None:  # summaries written before this column existed
+        return "-"
+    return ">budget" if math.isinf(x) else f"{x:.1f}"
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The summary as a markdown table."""
     lines = [
         "| task | method | budget | solved | median evals to 1.0 (q25-q75) | "
-        "median final return (min-max) | median s/run | evals/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "median s to solve | median final return (min-max) | median s/run | evals/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         q25, q75 = r["evals_to_solve_q25_q75"]
@@ -227,7 +239,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['task'].split('/')[-1]} | {r['method']} | {r['budget']:,} | "
             f"{r['solved']}/{r['runs']} | {_fmt_evals(r['median_evals_to_solve'])} "
-            f"({_fmt_evals(q25)}-{_fmt_evals(q75)}) | {r['median_final_return']:.3f} "
+            f"({_fmt_evals(q25)}-{_fmt_evals(q75)}) | {_fmt_seconds(r.get('median_s_to_solve'))} | "
+            f"{r['median_final_return']:.3f} "
             f"({lo:.3f}-{hi:.3f}) | {r['median_wall_s_per_run']:.1f} | {r['evals_per_s']:,.0f} |"
         )
     return "\n".join(lines) + "\n"

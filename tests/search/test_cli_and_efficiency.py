@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,8 @@ def test_efficiency_smoke(tmp_path: Path) -> None:
         assert row["runs"] == 2 and 0 <= row["solved"] <= 2
         if row["budget"] == 3000:
             assert row["median_final_return"] <= 1.0000000000000002
+        # Both medians count an unsolved run as infinite, so they are finite together.
+        assert math.isinf(row["median_s_to_solve"]) == math.isinf(row["median_evals_to_solve"])
     table = markdown(rows)
     assert table.count("\n") == 2 + len(rows) and "MazeSparse" in table
 
