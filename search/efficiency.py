@@ -21,7 +21,6 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from tqdm import tqdm
 
 from envs.errors import ConfigError, LlmgsError
 from search.config import SearchConfig
-from search.parallel import SearchJob, run_job, worker_context
+from search.parallel import SearchJob, run_as_completed
 from search.results import SearchResult
 
 RUNS_FILE = "runs.jsonl"
@@ -152,13 +151,8 @@ def run_benchmark(
         )
 
     with bar:
-        if workers <= 1:
-            for job in jobs:
-                record(run_job(job))
-            return records
-        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
-            for future in as_completed([pool.submit(run_job, job) for job in jobs]):
-                record(future.result())
+        for _, result in run_as_completed(jobs, workers):
+            record(result)
     return records
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -136,13 +136,40 @@ def run_many(
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
     if executor == "process":
-        if workers == 1:
-            return [run_job(job) for job in jobs]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
-            return list(pool.map(run_job, jobs))
+        results: list[Any] = [None] * len(jobs)
+        for index, result in run_as_completed(jobs, workers):
+            results[index] = result
+        return results
     if executor == "ray":
         return _run_on_ray(jobs, workers)
     raise ConfigError(f"unknown executor {executor!r}; choose 'process' or 'ray'")
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C is the parent's to handle: it stops the pool (see run_as_completed).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_indexed(item: tuple[int, SearchJob]) -> tuple[int, Any]:
+    return item[0], run_job(item[1])
+
+
+def run_as_completed(jobs: Sequence[SearchJob], workers: int) -> Iterator[tuple[int, Any]]:
+    """Run jobs on a process pool, yielding ``(index, SearchResult)`` as each one finishes.
+
+    Ctrl-C, an error in a job, or the caller leaving the loop stops the pool at once (the
+    workers are terminated) instead of waiting for the jobs still queued.
+    """
+    if workers <= 1:
+        for index, job in enumerate(jobs):
+            yield index, run_job(job)
+        return
+    pool = worker_context().Pool(min(workers, max(len(jobs), 1)), initializer=_ignore_sigint)
+    try:
+        yield from pool.imap_unordered(_run_indexed, list(enumerate(jobs)))
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def ray_remote(function: Callable[..., Any], workers: int) -> Any:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +66,36 @@ def test_ray_matches_sequential_runs() -> None:
         assert [r.outcome() for r in run_many(jobs, workers=2, executor="ray")] == alone
     finally:
         ray.shutdown()
+
+
+def test_ctrl_c_stops_a_pool_of_long_searches_at_once(tmp_path: Path) -> None:
+    # Two 1e6-evaluation DoorKey runs take minutes; Ctrl-C must not wait for them (or run the
+    # queued ones), and runs.jsonl must stay readable.
+    command = [sys.executable, "-m", "search.efficiency", "--tasks", "karel/DoorKey", "--budget",
+               "1e6", "--seeds", "3", "--workers", "2", "--out", str(tmp_path)]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
+            time.sleep(0.2)  # wait until both workers are searching
+        assert len(_children(proc.pid)) >= 2, "the pool never started"
+        time.sleep(1.0)
+        workers = _children(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        for pid in [*_children(proc.pid), proc.pid]:  # never leave searches running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers left running"
+    runs = tmp_path / "runs.jsonl"
+    assert not runs.exists() or all(json.loads(line) for line in runs.read_text().splitlines())
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (Linux /proc)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
