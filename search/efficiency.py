@@ -240,6 +240,61 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def by_task_markdown(rows: list[dict[str, Any]], budget: int) -> str:
+    """One line per task at one reporting budget, methods side by side, easiest task first.
+
+    Args:
+        rows: Rows of :func:`summarise`.
+        budget: The reporting budget to show (rows at other budgets are ignored).
+    """
+    at = [r for r in rows if r["budget"] == budget]
+    seen = {r["method"] for r in at}
+    methods = [m for m in BENCHMARK_METHODS if m in seen] + sorted(seen - set(BENCHMARK_METHODS))
+    cell = {(r["task"], r["method"]): r for r in at}
+    first = methods[0] if methods else ""
+
+    def difficulty(task: str) -> tuple[float, float]:
+        row = cell.get((task, first))
+        if row is None:
+            return math.inf, 0.0
+        return row["median_evals_to_solve"], -row["median_final_return"]
+
+    tasks = sorted(dict.fromkeys(r["task"] for r in at), key=difficulty)
+    head = ["task"]
+    for m in methods:
+        head += [f"{m} solved", f"{m} evals to 1.0: median (q25-q75)", f"{m} s to solve"]
+    head.append(f"median final return ({' / '.join(methods)})")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for task in tasks:
+        parts, finals = [task.split("/")[-1]], []
+        for m in methods:
+            r = cell.get((task, m))
+            if r is None:
+                parts += ["-", "-", "-"]
+                finals.append("-")
+                continue
+            q25, q75 = r["evals_to_solve_q25_q75"]
+            parts += [
+                f"{r['solved']}/{r['runs']}",
+                _fmt_evals(r["median_evals_to_solve"])
+                + ("" if math.isinf(q25) else f" ({_fmt_evals(q25)}-{_fmt_evals(q75)})"),
+                _fmt_seconds(r.get("median_s_to_solve")),
+            ]
+            finals.append(f"{r['median_final_return']:.3f}")
+        parts.append(" / ".join(finals))
+        lines.append("| " + " | ".join(parts) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def report(rows: list[dict[str, Any]], budgets: Sequence[int]) -> str:
+    """``summary.md``: a by-task table per reporting budget, then every row."""
+    sections = []
+    for budget in sorted({r["budget"] for r in rows} & set(budgets), reverse=True):
+        sections.append(f"## At {budget:,} evaluations\n\n{by_task_markdown(rows, budget)}")
+    sections.append(f"## Every row\n\n{markdown(rows)}")
+    return "\n".join(sections)
+
+
 def _count(text: str) -> int:
     """A whole number of evaluations, also written as ``1e6``."""
     try:
@@ -307,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.seeds < 1 or args.workers < 1:
             raise ConfigError("--seeds and --workers must be at least 1")
-        report = _budgets(args.report)
+        report_budgets = _budgets(args.report)
         tasks = karel_tasks() if args.tasks == "all" else args.tasks.split(",")
         records = run_benchmark(
             tasks, args.methods.split(","), range(args.seeds), args.budget, args.out, args.workers
@@ -318,10 +373,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ninterrupted: finished runs are in {args.out / RUNS_FILE}; "
               "run the same command again to resume", file=sys.stderr)  # fmt: skip
         return 130
-    rows = summarise(records, report)
+    rows = summarise(records, report_budgets)
     (args.out / "summary.json").write_text(json.dumps(rows, indent=2))
-    (args.out / "summary.md").write_text(markdown(rows))
-    print(markdown(rows))
+    (args.out / "summary.md").write_text(report(rows, report_budgets))
+    print(report(rows, report_budgets))
     print(f"{time.time() - started:.0f} s")
     return 0
 

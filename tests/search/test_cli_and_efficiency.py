@@ -10,8 +10,8 @@ import pytest
 
 from agent.cli import main
 from envs.dsl import parse
+from search.efficiency import by_task_markdown, markdown, report, run_benchmark, summarise
 from search.efficiency import main as efficiency_main
-from search.efficiency import markdown, run_benchmark, summarise
 
 
 def test_cli_search_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,6 +50,12 @@ def test_efficiency_smoke(tmp_path: Path) -> None:
         assert math.isinf(row["median_s_to_solve"]) == math.isinf(row["median_evals_to_solve"])
     table = markdown(rows)
     assert table.count("\n") == 2 + len(rows) and "MazeSparse" in table
+    by_task = by_task_markdown(rows, 3000).splitlines()
+    assert by_task[0].startswith("| task | shc solved |") and "| hc solved |" in by_task[0]
+    assert len(by_task) == 2 + len(tasks)
+    assert by_task[0].count("|") == by_task[2].count("|")
+    full = report(rows, [1000, 3000])
+    assert full.index("## At 3,000") < full.index("## At 1,000") < full.index("## Every row")
 
 
 def test_efficiency_resumes_after_a_run_killed_mid_write(tmp_path: Path) -> None:
