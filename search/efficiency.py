@@ -34,6 +34,7 @@ from search.parallel import SearchJob, run_as_completed
 from search.results import SearchResult
 
 RUNS_FILE = "runs.jsonl"
+BENCHMARK_METHODS = ("shc", "hc", "random")
 
 
 def karel_tasks() -> list[str]:
@@ -80,13 +81,14 @@ def _read_runs(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-BENCHMARK_METHODS = ("shc", "hc", "random")
-
-
 def _jobs(
-    tasks: Sequence[str], methods: Sequence[str], seeds: Iterable[int], budget: int, done: set
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    seeds: Iterable[int],
+    budget: int,
+    done: set[tuple[str, str, int, int]],
 ) -> list[SearchJob]:
-    config = SearchConfig(budget=budget, k=250, progress=False)  # validates the budget
+    config = SearchConfig(budget=budget, k=250, progress=False)
     return [
         SearchJob(task=task, method=method, config=replace(config, seed=seed))
         # Seed-major order: a benchmark stopped part-way has every task at the same seed count.
@@ -301,7 +303,7 @@ def _count(text: str) -> int:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value != int(value):
+    if not math.isfinite(value) or value != int(value):
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
     return int(value)
 

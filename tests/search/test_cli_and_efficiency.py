@@ -101,6 +101,7 @@ def test_efficiency_command_resolves_bare_names_and_resumes(
         (["--methods", "llmgs"], "unknown method(s) llmgs"),
         (["--budget", "0"], "at least 1 evaluation"),
         (["--budget", "1.5"], "not a whole number"),
+        (["--budget", "inf"], "not a whole number"),
         (["--report", "10,x"], "--report wants"),
         (["--seeds", "0"], "--seeds and --workers"),
     ],
