@@ -16,10 +16,9 @@ import time
 from typing import Any
 
 from envs.errors import ConfigError, LlmgsError
+from evals.revision import revision_cell
+from evals.rows import TARGET, evals_to_solve, finite, round_summaries, solve_curve, usage_fields
 from evals.suite import Cell
-
-#: Target return of the benchmark (a task is solved at 1.0).
-TARGET = 1.0
 
 
 def backend_unavailable(backend: str | None) -> str | None:
@@ -80,8 +79,6 @@ def run_cell(cell: Cell, llm: Any = None) -> dict[str, Any]:
         elif cell.method.kind == "solve":
             row.update(_solve_cell(cell, llm))
         else:
-            from evals.revision import revision_cell
-
             row.update(revision_cell(cell, llm))
     except (LlmgsError, OSError, ValueError, RuntimeError) as exc:
         # Recorded, not raised: one broken cell must not stop a suite; it is retried next run.
@@ -89,13 +86,6 @@ def run_cell(cell: Cell, llm: Any = None) -> dict[str, Any]:
     row["wall_s"] = round(time.perf_counter() - started, 3)
     row["finished_at"] = _now()
     return row
-
-
-def _evals_to_solve(curve: list[list[float]]) -> int | None:
-    for count, best in curve:
-        if best >= TARGET:
-            return int(count)
-    return None
 
 
 def _search_cell(cell: Cell) -> dict[str, Any]:
@@ -107,18 +97,12 @@ def _search_cell(cell: Cell) -> dict[str, Any]:
     result = search(task, cell.method.method, config=config)
     curve = [[int(c), float(b)] for c, b in result.curve]
     return {
-        "final_return": _finite(result.best_return), "solved": result.best_return >= TARGET,
+        "final_return": finite(result.best_return), "solved": result.best_return >= TARGET,
         "evaluations": result.evaluations, "unique_evaluations": result.unique_evaluations,
-        "evals_to_solve": _evals_to_solve(curve), "curve": curve,
+        "evals_to_solve": evals_to_solve(curve), "curve": curve,
         "program": result.best_program, "stop_reason": result.stop_reason,
         "stage_times": {k: round(v, 3) for k, v in result.stage_times.items()},
     }  # fmt: skip
-
-
-def _finite(value: float | None) -> float | None:
-    if value is None or value != value or value in (float("inf"), float("-inf")):
-        return None
-    return float(value)
 
 
 def _solve_cell(cell: Cell, llm: Any) -> dict[str, Any]:
@@ -141,60 +125,11 @@ def _solve_cell(cell: Cell, llm: Any) -> dict[str, Any]:
     data = result.to_dict()
     curve, pre_search = solve_curve(data)
     return {
-        "final_return": _finite(result.reward), "solved": result.solved,
+        "final_return": finite(result.reward), "solved": result.solved,
         "evaluations": result.evaluations, "unique_evaluations": result.unique_evaluations,
-        "evals_to_solve": _evals_to_solve(curve), "curve": curve,
+        "evals_to_solve": evals_to_solve(curve), "curve": curve,
         "pre_search_return": pre_search, "program": result.program,
         "stop_reason": result.stop_reason, **usage_fields(data),
         "rounds": round_summaries(data["rounds"]),
         "stage_times": {t.stage: round(t.seconds, 3) for t in result.timings},
     }  # fmt: skip
-
-
-def usage_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """LLM usage and acceptance of a solve result's JSON form, as flat row fields."""
-    llm, acc = data.get("llm") or {}, data.get("acceptance") or {}
-    answers = sum(int(r.get("answers", 0)) for r in data.get("rounds", []))
-    accepted = sum(int(r.get("accepted", 0)) for r in data.get("rounds", []))
-    return {
-        "llm_calls": int(llm.get("calls", 0)), "cache_hits": int(llm.get("cache_hits", 0)),
-        "prompt_tokens": int(llm.get("prompt_tokens", 0)),
-        "completion_tokens": int(llm.get("completion_tokens", 0)),
-        "cost_usd": float(llm.get("cost_usd", 0.0)), "answers": answers, "accepted": accepted,
-        "acceptance_rate": accepted / answers if answers else None,
-        "rejections": {k: v for k, v in acc.items() if k not in ("answers", "accepted")},
-    }  # fmt: skip
-
-
-def round_summaries(rounds: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per round: method, answers, accepted, programs scored and best return."""
-    return [
-        {"round": r["round"], "method": r["method"], "answers": r["answers"],
-         "accepted": r["accepted"], "programs": len(r["programs"]),
-         "best_return": r["best_return"]}
-        for r in rounds
-    ]  # fmt: skip
-
-
-def solve_curve(data: dict[str, Any]) -> tuple[list[list[float]], float | None]:
-    """The best-return curve of a solve result over all its evaluations, and the best return
-    of the model's programs before search (None with no model or no accepted program).
-
-    Proposals count one evaluation each, in answer order; the search's curve follows, shifted
-    by the number of proposals scored before it.
-    """
-    curve: list[list[float]] = []
-    count, best = 0, None
-    for rnd in data.get("rounds", []):
-        for _program, value in rnd["programs"]:
-            count += 1
-            if value is not None and (best is None or value > best):
-                best = value
-                curve.append([count, float(value)])
-    pre_search = best
-    search = data.get("search") or {}
-    for c, b in search.get("curve", []):
-        if best is None or b > best:
-            best = b
-            curve.append([count + int(c), float(b)])
-    return curve, _finite(pre_search)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evals.rows import finite, round_summaries, solve_curve, usage_fields
 from evals.suite import Cell
 
 
@@ -104,8 +105,6 @@ class _Experiment:
 
     def row(self) -> dict[str, Any]:
         """The row fields of the finished experiment."""
-        from evals.cells import _finite, round_summaries, solve_curve, usage_fields
-
         usage = self.model.usage
         data = {
             "rounds": self.rounds,
@@ -117,10 +116,10 @@ class _Experiment:
         best = self.best
         final = best[1] if best is not None else None
         return {
-            "final_return": _finite(final), "solved": final is not None and final >= 1.0,
+            "final_return": finite(final), "solved": final is not None and final >= 1.0,
             "evaluations": self.scorer.count, "unique_evaluations": self.scorer.unique,
             "evals_to_solve": next((int(c) for c, b in curve if b >= 1.0), None),
-            "curve": curve, "pre_search_return": _finite(final),
+            "curve": curve, "pre_search_return": finite(final),
             "program": best[0] if best else "", "stop_reason": "rounds",
             **usage_fields(data), "rounds": round_summaries(self.rounds),
             "stage_times": {t.stage: round(t.seconds, 3) for t in self.clock.timings},

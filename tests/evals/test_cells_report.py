@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from agent.llm import ScriptedLLM
-from evals.cells import backend_unavailable, run_cell, solve_curve
+from evals.cells import backend_unavailable, run_cell
 from evals.plots import round_bests, step_values
 from evals.report import write_report
+from evals.rows import solve_curve
 from evals.runner import run_suite
 from evals.store import ResultStore
 from evals.suite import Cell, MethodSpec, Suite
