@@ -5,9 +5,10 @@ The public API:
 - :func:`random_program`, :func:`neighbours`, :func:`neighbour`: the reference's search space
   (spec/benchmark.md §6.1-6.3) on our tuple AST.
 - :func:`k_schedule`: Scheduled HC's neighbourhood size (§6.5).
-- :func:`hill_climbing`, :func:`scheduled_hill_climbing`, :func:`llmgs_search`,
-  :func:`random_search` (and the generic :func:`search`): each returns a frozen
-  :class:`SearchResult` with the paper's evaluation count, the unique count and the curve.
+- :func:`mosaic_search` (the default of ``solve()``), :func:`hill_climbing`,
+  :func:`scheduled_hill_climbing`, :func:`llmgs_search`, :func:`random_search` (and the
+  generic :func:`search`): each returns a frozen :class:`SearchResult` with the paper's
+  evaluation count, the unique count, the curve and the held-out return.
 - :class:`SearchConfig`: every setting of a run; :func:`run_many` / :class:`SearchJob`: many
   independent searches on a process pool or Ray.
 
@@ -18,6 +19,7 @@ from search.config import METHODS, SearchConfig
 from search.methods import (
     hill_climbing,
     llmgs_search,
+    mosaic_search,
     random_search,
     scheduled_hill_climbing,
     search,
@@ -29,6 +31,6 @@ from search.space import neighbour, neighbours, random_program, within_limits
 
 __all__ = [
     "METHODS", "SearchConfig", "SearchJob", "SearchResult", "SkippedSeed", "hill_climbing",
-    "k_schedule", "llmgs_search", "neighbour", "neighbours", "random_program", "random_search",
-    "run_many", "scheduled_hill_climbing", "search", "within_limits",
+    "k_schedule", "llmgs_search", "mosaic_search", "neighbour", "neighbours", "random_program",
+    "random_search", "run_many", "scheduled_hill_climbing", "search", "within_limits",
 ]  # fmt: skip

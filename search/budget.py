@@ -85,12 +85,15 @@ class Evaluator:
             return None
         return self.cache.get(program_key(text))
 
-    def evaluate(self, program: Program, precomputed: float | None = None) -> float:
+    def evaluate(
+        self, program: Program, precomputed: float | None = None, text: str | None = None
+    ) -> float:
         """Count one evaluation of ``program`` and return its return.
 
         Args:
             program: The program to score.
             precomputed: Its return when already computed elsewhere (a worker process).
+            text: Its canonical text when the caller already has it (saves printing it).
 
         Raises:
             BudgetExceeded: The budget is used up; nothing was evaluated or counted.
@@ -98,7 +101,8 @@ class Evaluator:
         """
         if self.count >= self.budget:
             raise BudgetExceeded(f"evaluation budget of {self.budget} used up")
-        text = str(program)
+        if text is None:
+            text = str(program)
         key = program_key(text)
         score = self.cache.get(key) if self.use_cache else None
         if score is None:

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from envs.errors import ConfigError
 from search.schedule import Easing, Interpolation, Ratio, k_schedule
 
-Method = Literal["shc", "hc", "random", "llmgs"]
-METHODS: tuple[str, ...] = ("shc", "hc", "random", "llmgs")
+Method = Literal["mosaic", "shc", "hc", "random", "llmgs"]
+METHODS: tuple[str, ...] = ("mosaic", "shc", "hc", "random", "llmgs")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class SearchConfig:
         checkpoint_every_s: Seconds between checkpoints (taken at climb boundaries; 0 = every
             climb).
         resume: Continue from the checkpoint in ``run_dir`` when there is one.
+        heldout: Held-out instances on which the final program is also scored (instances
+            ``task.seed + task.n`` onwards, never searched on); 0 for none. Not counted in
+            the budget and without effect on the search.
     """
 
     budget: int = 1_000_000
@@ -58,12 +61,15 @@ class SearchConfig:
     run_dir: str | None = None
     checkpoint_every_s: float = 60.0
     resume: bool = False
+    heldout: int = 64
 
     def __post_init__(self) -> None:
         if self.budget < 0:
             raise ConfigError(f"budget must be >= 0, got {self.budget}")
         if self.k < 1 or self.max_climb_steps < 0:
             raise ConfigError(f"k must be >= 1 and max_climb_steps >= 0 (got {self.k})")
+        if self.heldout < 0:
+            raise ConfigError(f"heldout must be >= 0, got {self.heldout}")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.horizon is not None and self.horizon < 1:

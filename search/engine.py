@@ -24,7 +24,7 @@ import numpy as np
 
 from envs.dsl.ast import Program
 from envs.dsl.parser import ensure_program
-from envs.errors import BudgetExceeded, ConfigError
+from envs.errors import BudgetExceeded, ConfigError, LlmgsError
 from envs.task import Task
 from search import checkpoint
 from search.budget import Evaluator, Solved
@@ -34,7 +34,7 @@ from search.results import SearchResult, SkippedSeed
 from search.space import neighbours, random_program
 
 # Config fields that cannot change the outcome, so a run may be resumed with other values.
-_RUNTIME_FIELDS = ("workers", "progress", "run_dir", "checkpoint_every_s", "resume")
+_RUNTIME_FIELDS = ("workers", "progress", "run_dir", "checkpoint_every_s", "resume", "heldout")
 _BATCH_PER_WORKER = 4
 
 
@@ -64,6 +64,7 @@ class SearchRun:
         self.climbs = 0
         self.init: str | None = None
         self.queue: list[str] = []
+        self.library: list[Program | str] = []
         self.seeds_done = False
         self.seed_returns: list[float] = []
         self.skipped: list[SkippedSeed] = []
@@ -267,6 +268,10 @@ def execute(run: SearchRun, seeds: list[Program | str] | None) -> SearchResult:
     run.progress = Progress(run.config.budget, run.ev.count, run.config.progress, run.task.id)
     run.ev.on_count = run.progress.count
     try:
+        if run.method == "mosaic":
+            from search import mosaic  # only this method needs its edits and library
+
+            timed(run, "search", lambda: mosaic.run(run, list(seeds or []), run.library))
         if run.method == "llmgs" and not run.seeds_done:
             timed(run, "seeds", lambda: run.evaluate_seeds(list(seeds or [])))
         timed(run, "search", lambda: _climb_forever(run))
@@ -303,4 +308,25 @@ def _result(run: SearchRun, reason: str) -> SearchResult:
         climbs=run.climbs,
         seed_returns=tuple(run.seed_returns),
         skipped_seeds=tuple(run.skipped),
+        heldout_return=heldout_return(run.task, ev.best_program, run.config.heldout),
     )
+
+
+def heldout_return(task: Task, program: str, n: int) -> float | None:
+    """Mean return of ``program`` on ``n`` instances the search never saw, or None.
+
+    The held-out instances are the task's next seeds (``task.seed + task.n`` onwards), rebuilt
+    through the registry with the task's id; None when ``n`` is 0, there is no program, or the
+    registry does not know the task (a Task object built by hand).
+    """
+    if n <= 0 or not program:
+        return None
+    import envs  # the registry, only needed here
+
+    try:
+        held = envs.make(task.id, n=n, seed=task.seed + task.n)
+    except LlmgsError:
+        return None
+    if type(held) is not type(task):
+        return None
+    return held.evaluate(program)

@@ -42,6 +42,7 @@ def search(
     *,
     init: Program | str | None = None,
     seed_programs: Sequence[Program | str] | None = None,
+    library: Sequence[Program | str] | None = None,
     config: SearchConfig | None = None,
     on_event: OnEvent | None = None,
 ) -> SearchResult:
@@ -49,10 +50,13 @@ def search(
 
     Args:
         task: The task, or its registry id.
-        method: ``"shc"``, ``"hc"``, ``"random"`` or ``"llmgs"``.
-        init: Start program of the first climb (hc, shc, random); later climbs start from
-            random programs.
-        seed_programs: Seed programs of the LLM-GS loop (llmgs).
+        method: ``"mosaic"``, ``"shc"``, ``"hc"``, ``"random"`` or ``"llmgs"``.
+        init: Start program of the first climb (hc, shc, random, mosaic); later climbs start
+            from random programs.
+        seed_programs: Seed programs of the LLM-GS loop (llmgs) or start programs of the
+            first climbs (mosaic).
+        library: Programs whose fragments (statements, blocks, conditions) mosaic's edits may
+            splice in; ignored by the other methods.
         config: Settings (budget, seed, schedule, run folder, ...); defaults when None.
         on_event: Called with every event dict (run_started, best_updated, climb_started,
             checkpoint, run_finished, seed_skipped).
@@ -71,9 +75,35 @@ def search(
     run = SearchRun(task, method, config, on_event)
     if init is not None:
         run.init = str(ensure_program(init, task.domain))
+    run.library = list(library or [])
     if config.workers > 1:
         run.pool = EvalPool(task, config.workers)
     return execute(run, list(seed_programs or []))
+
+
+def mosaic_search(
+    task: Task | str,
+    seed_programs: Sequence[Program | str] = (),
+    *,
+    library: Sequence[Program | str] = (),
+    init: Program | str | None = None,
+    budget: int | None = None,
+    seed: int | None = None,
+    config: SearchConfig | None = None,
+    on_event: OnEvent | None = None,
+) -> SearchResult:
+    """Mosaic search (:mod:`search.mosaic`): structural edits, fragments, lexicase restarts.
+
+    Climbs first from ``init`` and the seed programs (in order), then from perturbed archive
+    programs chosen by lexicase selection or from random programs. ``library`` programs (e.g.
+    every accepted model answer) only supply fragments to splice in; seeds do both. Programs
+    that do not parse are skipped and listed in ``result.skipped_seeds``.
+    """
+    cfg = _config(config, budget=budget, seed=seed)
+    return search(
+        task, "mosaic", init=init, seed_programs=seed_programs, library=library, config=cfg,
+        on_event=on_event,
+    )  # fmt: skip
 
 
 def _config(config: SearchConfig | None, **overrides: object) -> SearchConfig:

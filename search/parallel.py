@@ -41,6 +41,12 @@ def _evaluate_text(text: str) -> float:
     return _WORKER_TASK.evaluate(text)
 
 
+def _returns_text(text: str) -> list[float]:
+    if _WORKER_TASK is None:
+        raise RuntimeError("worker task not initialised")
+    return _WORKER_TASK.returns(text)
+
+
 class EvalPool:
     """Worker processes that evaluate programs of one task.
 
@@ -69,6 +75,16 @@ class EvalPool:
         scores = self._executor.map(_evaluate_text, todo, chunksize=chunk)
         return dict(zip(todo, scores, strict=True))
 
+    def returns_of(self, texts: Sequence[str]) -> dict[str, list[float]]:
+        """Per-instance returns of distinct program texts, computed in parallel."""
+        todo = list(dict.fromkeys(texts))
+        if not todo:
+            return {}
+        chunk = max(1, len(todo) // (self.workers * 2))
+        return dict(
+            zip(todo, self._executor.map(_returns_text, todo, chunksize=chunk), strict=True)
+        )
+
     def close(self) -> None:
         """Stop the workers (pending work is cancelled)."""
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -83,7 +99,8 @@ class SearchJob:
         method: ``"shc"``, ``"hc"``, ``"random"`` or ``"llmgs"``.
         config: Settings (budget, seed, ...); each job should have its own ``run_dir``.
         init: Start program of the first climb.
-        seed_programs: Seed programs (llmgs).
+        seed_programs: Seed programs (llmgs, mosaic).
+        library: Programs whose fragments the mosaic search may splice in.
         task_n: Instances when ``task`` is an id.
         task_seed: Seed of instance 0 when ``task`` is an id.
     """
@@ -93,6 +110,7 @@ class SearchJob:
     config: Any = None
     init: str | None = None
     seed_programs: tuple[str, ...] = field(default_factory=tuple)
+    library: tuple[str, ...] = field(default_factory=tuple)
     task_n: int = 32
     task_seed: int = 0
 
@@ -109,7 +127,10 @@ def run_job(job: SearchJob) -> Any:
         task = envs.make(task, n=job.task_n, seed=job.task_seed)
     config = job.config if job.config is not None else SearchConfig()
     config = config.with_overrides(progress=False, workers=1)
-    return search(task, job.method, init=job.init, seed_programs=job.seed_programs, config=config)
+    return search(
+        task, job.method, init=job.init, seed_programs=job.seed_programs, library=job.library,
+        config=config,
+    )  # fmt: skip
 
 
 def run_many(

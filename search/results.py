@@ -47,6 +47,9 @@ class SearchResult:
         climbs: Hill-climbing runs started (random-search draws for ``random``).
         seed_returns: Returns of the usable seed programs, in the order given (``llmgs``).
         skipped_seeds: Seed programs that did not parse, with the reason.
+        heldout_return: The best program's mean return on held-out instances never searched
+            on (``SearchConfig.heldout`` of them, from seed ``task.seed + task.n``); None when
+            not measured (no program, ``heldout=0``, or a task the registry cannot rebuild).
     """
 
     method: str
@@ -63,6 +66,7 @@ class SearchResult:
     climbs: int = 0
     seed_returns: tuple[float, ...] = ()
     skipped_seeds: tuple[SkippedSeed, ...] = ()
+    heldout_return: float | None = None
 
     @property
     def solved(self) -> bool:

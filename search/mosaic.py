@@ -1,0 +1,283 @@
+"""Mosaic search: hill climbing with structural edits, a fragment library and lexicase restarts.
+
+Scheduled HC stalls on the hard tasks: its only move (regrow one random subtree) rarely makes
+the structural change a good program needs, it spends much of its budget re-evaluating
+programs it has already seen, and every restart throws its progress away. Mosaic keeps the
+climb (first improvement among at most k new neighbours, k on the Scheduled HC schedule) and
+changes what surrounds it:
+
+- **Edits** (:class:`~search.mutate.Mutator`): regrow a statement or a block's tail, insert,
+  delete, swap or move a statement, wrap statements in WHILE/IF/IFELSE/REPEAT, unwrap one,
+  change a condition, an action or a REPEAT count, and splice fragments of a
+  :class:`~search.library.Library` (the seed and library programs the caller gives, and the
+  best program of every finished climb). With a small probability two or three edits compound.
+- **No repeats**: a program whose text was already evaluated is skipped without being
+  evaluated or counted; a climb whose neighbourhood yields nothing new ends.
+- **Plateau moves**: a neighbour with the same mean return but different per-instance returns
+  (a vector not yet visited in this climb) is accepted, so a climb can drift along a plateau.
+- **Restarts where it pays**: every climb's end point enters an archive; most restarts pick an
+  archive program by lexicase selection on the per-instance returns (a program that is best on
+  some instances survives even with a lower mean) and perturb it with 0-3 edits; the rest
+  start from random programs of the reference's grammar.
+
+Evaluations are the paper's counting over what is actually evaluated, and the budget is exact.
+Determinism: all draws come from ``random.Random`` streams derived from the seed; each climb
+step seeds its own stream, so evaluating neighbours ahead on worker processes never changes
+the result.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from envs.dsl.ast import Program
+from envs.dsl.parser import ensure_program
+from envs.errors import BudgetExceeded
+from envs.task import mean_return
+from search.budget import program_key as _key
+from search.library import Library
+from search.limits import MAX_TOKENS, program_tokens, within_limits
+from search.mutate import Mutator, local_edits, spots
+from search.space import random_program
+
+_BATCH_PER_WORKER = 8
+
+
+@dataclass(frozen=True)
+class MosaicSettings:
+    """Knobs of the mosaic search (their defaults are what the benchmark ran).
+
+    Attributes:
+        archive: Climb end points kept for restarts.
+        p_random: Probability that a restart starts from a random program.
+        max_perturb: Edits applied to an archive program before climbing from it (0..max).
+        p_compound: Probability that a neighbour applies two or three edits instead of one.
+        plateau: Accept equal-return neighbours whose per-instance returns differ.
+        exhaust: A climb step ends after ``exhaust * k`` draws that gave nothing new.
+    """
+
+    archive: int = 48
+    p_random: float = 0.3
+    max_perturb: int = 3
+    p_compound: float = 0.15
+    plateau: bool = True
+    exhaust: int = 4
+
+
+@dataclass
+class Elite:
+    """An archive entry: a climb's end point with its per-instance returns."""
+
+    text: str
+    program: Program
+    returns: tuple[float, ...]
+    score: float
+
+
+class Mosaic:
+    """The mosaic search of one run; driven by :func:`run` with a ``SearchRun``.
+
+    Args:
+        run: The engine's run (task, config, evaluator, pool, events).
+        seeds: Programs to climb from first, best first (like the LLM-GS loop's seeds).
+        library: Programs whose fragments the edits may splice in (not climbed from).
+        settings: Knobs; defaults when None.
+    """
+
+    def __init__(
+        self,
+        run: Any,
+        seeds: Sequence[Program],
+        library: Sequence[Program],
+        settings: MosaicSettings | None = None,
+    ) -> None:
+        self.run = run
+        self.task = run.task
+        self.ev = run.ev
+        self.settings = settings or MosaicSettings()
+        self.rng = random.Random(run.config.seed)
+        self.np_rng = np.random.RandomState(self.rng.getrandbits(32))
+        self.library = Library(run.domain)
+        self.library.extend(library)
+        self.library.extend(seeds)
+        self.mutator = Mutator(run.domain, self.library)
+        self.seeds = list(seeds)
+        self.archive: list[Elite] = []
+
+    # -- evaluation ------------------------------------------------------------------------
+    def score(self, program: Program, text: str, returns: list[float] | None = None) -> tuple:
+        """Count one evaluation; returns (mean, per-instance returns)."""
+        if self.ev.remaining <= 0:
+            raise BudgetExceeded(f"evaluation budget of {self.run.config.budget} used up")
+        if returns is None:
+            returns = self.task.returns(program)
+        value = mean_return(returns, self.task.n)
+        self.ev.evaluate(program, precomputed=value, text=text)
+        return value, tuple(returns)
+
+    def _neighbour(self, rng: random.Random, parent: Program, sp: list) -> Program | None:
+        mutator = self.mutator
+        mutator.spare = MAX_TOKENS - program_tokens(parent)
+        child = mutator.mutate(rng, parent, sp)
+        if child is not None and rng.random() < self.settings.p_compound:
+            for _ in range(rng.randint(1, 2)):
+                mutator.spare = MAX_TOKENS - program_tokens(child)
+                nxt = mutator.mutate(rng, child, spots(child))
+                child = nxt if nxt is not None else child
+        if child is None or not child.body or not within_limits(child):
+            return None
+        return child
+
+    def _candidates(self, rng: random.Random, parent: Program, limit: int):
+        """Yield up to ``limit`` draws: a new program's (program, text) or None."""
+        sp = spots(parent)
+        seen = self.ev.cache
+        key = _key
+        local = local_edits(parent, sp)
+        rng.shuffle(local)
+        for _ in range(limit):
+            if local:
+                child = local.pop()
+                child = child if child.body and within_limits(child) else None
+            else:
+                child = self._neighbour(rng, parent, sp)
+            if child is None:
+                yield None
+                continue
+            text = str(child)
+            yield None if key(text) in seen else (child, text)
+
+    # -- one climb -------------------------------------------------------------------------
+    def climb(self, start: Program, k: int) -> Elite:
+        """First-improvement climb with plateau moves; returns its end point."""
+        run = self.run
+        run.climbs += 1
+        run.emit("climb_started", climb=run.climbs, k=k, evaluations=self.ev.count)
+        text = str(start)
+        value, rets = self.score(start, text)
+        current = Elite(text, start, rets, value)
+        visited = {rets}
+        limit = max(k * self.settings.exhaust, 64)
+        for _ in range(run.config.max_climb_steps):
+            step_rng = random.Random(self.rng.getrandbits(64))
+            moved = self._step(current, k, limit, step_rng, visited)
+            if moved is None:
+                break
+            current = moved
+        return current
+
+    def _step(
+        self, current: Elite, k: int, limit: int, rng: random.Random, visited: set
+    ) -> Elite | None:
+        tried = 0
+        gen = self._candidates(rng, current.program, limit)
+        pool = self.run.pool
+        batch_size = 1 if pool is None else pool.workers * _BATCH_PER_WORKER
+        while tried < k:
+            batch = [c for _, c in zip(range(batch_size), gen, strict=False)]
+            if not batch:
+                return None
+            computed = {}
+            if pool is not None:
+                todo = [c for c in batch if c is not None]
+                computed = pool.returns_of([c[1] for c in todo])
+            for cand in batch:
+                if cand is None:
+                    continue
+                program, text = cand
+                if _key(text) in self.ev.cache:  # an earlier candidate of this batch
+                    continue
+                value, rets = self.score(program, text, computed.get(text))
+                tried += 1
+                if value > current.score:
+                    visited.add(rets)
+                    return Elite(text, program, rets, value)
+                if self.settings.plateau and value == current.score and rets not in visited:
+                    visited.add(rets)
+                    return Elite(text, program, rets, value)
+                if tried >= k:
+                    break
+        return None
+
+    # -- restarts --------------------------------------------------------------------------
+    def remember(self, elite: Elite) -> None:
+        """Add a climb's end point to the archive and its fragments to the library."""
+        if any(e.text == elite.text for e in self.archive):
+            return
+        self.archive.append(elite)
+        self.library.add(elite.program)
+        if len(self.archive) > self.settings.archive:
+            self.archive.remove(self._weakest())
+
+    def _weakest(self) -> Elite:
+        """The lowest-scoring entry that is not alone in being best on some instance."""
+        n = len(self.archive[0].returns)
+        tops = [max(e.returns[i] for e in self.archive) for i in range(n)]
+        holders = [[e for e in self.archive if e.returns[i] == tops[i]] for i in range(n)]
+        needed = {id(h[0]) for h in holders if len(h) == 1}
+        spare = [e for e in self.archive if id(e) not in needed] or self.archive
+        return min(spare, key=lambda e: e.score)
+
+    def lexicase(self) -> Elite:
+        """An archive entry chosen by lexicase selection on per-instance returns."""
+        pool = list(self.archive)
+        order = list(range(len(pool[0].returns)))
+        self.rng.shuffle(order)
+        for i in order:
+            best = max(e.returns[i] for e in pool)
+            pool = [e for e in pool if e.returns[i] == best]
+            if len(pool) == 1:
+                break
+        return self.rng.choice(pool)
+
+    def next_start(self) -> Program:
+        """Where the next climb starts: a seed, a perturbed archive program or a random one."""
+        if self.seeds:
+            return self.seeds.pop(0)
+        if not self.archive or self.rng.random() < self.settings.p_random:
+            return random_program(self.run.domain, self.np_rng)
+        program = self.lexicase().program
+        for _ in range(self.rng.randint(0, self.settings.max_perturb)):
+            edited = self._neighbour(self.rng, program, spots(program))
+            program = edited if edited is not None else program
+        return program
+
+    def search(self) -> None:
+        """Climb until the budget is used or the target reached (both end by exception)."""
+        while True:
+            if self.ev.remaining <= 0:
+                raise BudgetExceeded(f"evaluation budget of {self.run.config.budget} used up")
+            start = self.next_start()
+            k = self.run.config.scheduled_k(self.ev.count)
+            self.remember(self.climb(start, k))
+
+
+def run(run: Any, seeds: Sequence[Program | str], library: Sequence[Program | str]) -> None:
+    """Run the mosaic search inside an engine run (see :func:`search.engine.execute`).
+
+    Seeds and library programs that do not parse are skipped and reported like the LLM-GS
+    loop's (``result.skipped_seeds``; library entries are numbered after the seeds).
+    """
+    usable_seeds = _parse_all(run, seeds, 0)
+    usable_library = _parse_all(run, library, len(seeds))
+    if run.init is not None:
+        usable_seeds.insert(0, ensure_program(run.init, run.domain))
+    Mosaic(run, usable_seeds, usable_library).search()
+
+
+def _parse_all(run: Any, programs: Sequence[Program | str], offset: int) -> list[Program]:
+    from search.results import SkippedSeed
+
+    out = []
+    for index, program in enumerate(programs, start=offset):
+        try:
+            out.append(ensure_program(program, run.domain))
+        except ValueError as exc:  # DSLSyntaxError and ConfigError are ValueErrors
+            run.skipped.append(SkippedSeed(index, str(program)[:200], str(exc)))
+            run.emit("seed_skipped", index=index, reason=str(exc))
+    return out
