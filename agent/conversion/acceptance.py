@@ -12,13 +12,14 @@ Per answer, the strategy decides which candidates are tried:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
 from agent.conversion.extract_dsl import extract_dsl
 from agent.conversion.python_to_dsl import python_to_dsl
+from envs.dsl.grammar import grammar
 from envs.errors import ConfigError, ConversionError
 
 Strategy = Literal["pythonic_dsl", "python", "dsl"]
@@ -56,6 +57,25 @@ class ConversionOutcome:
         }
 
 
+def _attempt(convert: Callable[[str, str], str], text: str, domain: str) -> str:
+    """``convert(text, domain)``, with any failure on odd input reported as ConversionError.
+
+    The converters raise only ConversionError on purpose (fuzz-tested); a ValueError or
+    RecursionError escaping one would be a bug, and one bad answer must not abort a batch
+    (``solve`` would lose every other answer), so it becomes a rejection with reason
+    ``"internal"`` whose message names the error.
+    """
+    try:
+        return convert(text, domain)
+    except ConversionError:
+        raise
+    except (ValueError, RecursionError) as err:
+        raise ConversionError(
+            f"the converter failed on this answer ({type(err).__name__}: {str(err)[:200]})",
+            reason="internal",
+        ) from err
+
+
 def convert_answer(
     text: str, domain: str = "karel", strategy: Strategy = "pythonic_dsl"
 ) -> ConversionOutcome:
@@ -66,15 +86,16 @@ def convert_answer(
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    grammar(domain)  # an unknown domain is the caller's error, raised before any attempt
     first: ConversionError | None = None
     if strategy in ("pythonic_dsl", "python"):
         try:
-            return ConversionOutcome(python_to_dsl(text, domain), "python")
+            return ConversionOutcome(_attempt(python_to_dsl, text, domain), "python")
         except ConversionError as err:
             first = err
     if strategy in ("pythonic_dsl", "dsl"):
         try:
-            return ConversionOutcome(extract_dsl(text, domain), "dsl")
+            return ConversionOutcome(_attempt(extract_dsl, text, domain), "dsl")
         except ConversionError as err:
             if first is None:
                 first = err

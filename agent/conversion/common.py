@@ -10,18 +10,36 @@ import difflib
 from dataclasses import dataclass
 from typing import Literal
 
-from envs.dsl.ast import Repeat, Stmt
+from envs.dsl.ast import (
+    Action,
+    And,
+    If,
+    IfElse,
+    Node,
+    Not,
+    Or,
+    Program,
+    Repeat,
+    Stmt,
+    While,
+    nesting,
+)
 from envs.dsl.grammar import MAX_REPEAT, Grammar
 from envs.errors import ConversionError
+from envs.limits import MAX_NESTING as MAX_DSL_NESTING
 
 MAX_INPUT_CHARS = 100_000
 """Answers longer than this are refused before any parsing."""
 
 MAX_NESTING = 40
-"""Deepest nesting of statements, conditions or helper calls the converters follow."""
+"""Deepest nesting of Python statements, conditions or helper calls the converter follows
+(a limit on the model's Python; the DSL it produces is held to envs.limits.MAX_NESTING)."""
 
 MAX_STATEMENTS = 5_000
 """Most DSL statements one conversion may produce (helper inlining can multiply code)."""
+
+MAX_NODES = 50_000
+"""Most DSL nodes (statements plus condition nodes) one conversion may produce."""
 
 MAX_REPEAT_COUNT = 10**9
 """Largest loop count turned into nested REPEATs; larger counts are refused."""
@@ -108,20 +126,103 @@ def repeat_exactly(n: int, body: tuple[Stmt, ...], line: int | None = None) -> t
     return out
 
 
+def _too_large(limit: int, what: str, line: int | None = None) -> ConversionError:
+    return ConversionError(
+        f"the program grows past {limit} DSL {what} (helpers inlined); write a shorter program",
+        reason="too_large",
+        line=line,
+    )
+
+
 class Budget:
-    """Counts produced statements so that helper inlining cannot blow up."""
+    """Counts the statements and condition nodes a conversion creates, each once, so that
+    helper inlining cannot blow up (a statement passed up from a helper or a folded branch is
+    not counted again)."""
 
-    def __init__(self, limit: int = MAX_STATEMENTS) -> None:
+    def __init__(self, limit: int = MAX_STATEMENTS, node_limit: int = MAX_NODES) -> None:
         self.limit = limit
+        self.node_limit = node_limit
         self.used = 0
+        self.nodes = 0
 
-    def spend(self, n: int, line: int | None) -> None:
-        """Account for ``n`` more statements; raise once the limit is passed."""
+    def spend(self, n: int, line: int | None, nodes: int = 0) -> None:
+        """Account for ``n`` more statements and ``nodes`` more condition nodes; raise once a
+        limit is passed.
+
+        Raises:
+            ConversionError: Reason ``"too_large"``.
+        """
         self.used += n
+        self.nodes += n + nodes
         if self.used > self.limit:
-            raise ConversionError(
-                f"the program grows past {self.limit} DSL statements (helpers inlined); "
-                "write a shorter program",
-                reason="too_large",
-                line=line,
-            )
+            raise _too_large(self.limit, "statements", line)
+        if self.nodes > self.node_limit:
+            raise _too_large(self.node_limit, "nodes", line)
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Program | Repeat):
+        return node.body
+    if isinstance(node, While | If):
+        return (node.cond, *node.body)
+    if isinstance(node, IfElse):
+        return (node.cond, *node.body, *node.orelse)
+    if isinstance(node, Not):
+        return (node.cond,)
+    if isinstance(node, And | Or):
+        return (node.left, node.right)
+    return ()
+
+
+def cond_size(cond: Node) -> int:
+    """Number of nodes in a condition (iterative: conditions may be chains)."""
+    count, stack = 0, [cond]
+    while stack:
+        node = stack.pop()
+        count += 1
+        stack.extend(_children(node))
+    return count
+
+
+def check_program(program: Program) -> None:
+    """Refuse a converted program that is too big or nests too deeply, before anything
+    recursive (printing, parsing) touches it.
+
+    Sizes are counted as printed: a body shared by two REPEATs (see :func:`repeat_exactly`)
+    counts twice, which a walk with a memo per node does without expanding it.
+
+    Raises:
+        ConversionError: Reason ``"too_large"`` (more than :data:`MAX_STATEMENTS` statements or
+            :data:`MAX_NODES` nodes) or ``"too_deep"`` (more than
+            :data:`envs.limits.MAX_NESTING` nested brackets).
+    """
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (statements, nodes), expanded
+    stack: list[tuple[Node, bool]] = [(program, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in sizes:
+            continue
+        kids = _children(node)
+        if not ready:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in sizes)
+            continue
+        stmts = 1 if isinstance(node, Action | While | If | IfElse | Repeat) else 0
+        nodes = 1
+        for kid in kids:
+            ks, kn = sizes[id(kid)]
+            stmts, nodes = stmts + ks, nodes + kn
+        sizes[id(node)] = (stmts, nodes)
+    stmts, nodes = sizes[id(program)]
+    if stmts > MAX_STATEMENTS:
+        raise _too_large(MAX_STATEMENTS, "statements")
+    if nodes > MAX_NODES:
+        raise _too_large(MAX_NODES, "nodes")
+    depth = nesting(program)
+    if depth > MAX_DSL_NESTING:
+        raise ConversionError(
+            f"the program nests {depth} brackets deep, more than the limit of "
+            f"{MAX_DSL_NESTING}: "
+            "nest fewer loops and conditions, or split a long and/or chain",
+            reason="too_deep",
+        )

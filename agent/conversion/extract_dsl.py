@@ -12,7 +12,12 @@ the program with a *tolerant* recursive-descent parser that repairs only what ha
   supplied; closing brackets are matched to the innermost open construct whatever their letter.
 * ``IF`` and ``IFELSE`` are chosen by whether ``ELSE`` follows the body.
 * ``true``/``false`` become ``True``/``False`` and ``not`` of a literal is folded.
-* ``REPEAT R=n`` with n > 19 becomes the exactly equivalent nested REPEATs (never clamped).
+* ``REPEAT R=n`` is clamped into 0..19, as the reference's normaliser does (§7.4, step 8);
+  only ASCII digits count, and a count of any length is read without converting it whole.
+
+Limits: the answer is at most ``MAX_INPUT_CHARS`` long, tokenising is linear in it (no regular
+expression here can backtrack over more than one token), and the program nests at most
+:data:`~envs.limits.MAX_NESTING` brackets, counting the ones this reader supplies.
 
 Unlike the reference, ``not c( markersPresent c)`` is *not* rewritten to ``noMarkersPresent``
 (they are different perceptions in our DSL) and ``WHILE c( True c)`` is kept as written.
@@ -23,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.conversion.common import MAX_NESTING, Budget, repeat_exactly, resolve_name
+from agent.conversion.common import Budget, check_program, resolve_name
 from agent.conversion.source import check_size
 from envs.dsl.ast import (
     Action,
@@ -36,18 +41,24 @@ from envs.dsl.ast import (
     Or,
     Perception,
     Program,
+    Repeat,
     Stmt,
     While,
 )
-from envs.dsl.grammar import Grammar, grammar
+from envs.dsl.grammar import MAX_REPEAT, Grammar, grammar
 from envs.dsl.parser import parse
 from envs.errors import ConversionError, DSLSyntaxError
+from envs.limits import MAX_NESTING
 
+# One left-to-right pass. A dotted word is matched greedily and always succeeds, and its
+# optional ``()`` suffix is tried once at its end: a pattern that could fail after a long
+# dotted name (``a.a.a...``) and be retried at every later position would be quadratic.
 _TOKEN = re.compile(
     r"(?P<open>\b[mcwierh]\s*\(|[({])|(?P<close>\b[mcwierh]\s*\)|[)}])"
-    r"|R\s*=\s*(?P<repeat>\d+)|(?P<number>\b\d+\b)|(?P<word>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)|(?P<other>\S)"
+    r"|R\s*=\s*(?P<repeat>-?[0-9]+)|(?P<number>\b[0-9]+\b)"
+    r"|(?P<word>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?P<call>\s*\(\s*\))?|(?P<other>\S)"
 )
-_EMPTY_CALL = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\(\s*\)")
+_SPACE = re.compile(r"\s+")
 _STRAY = {"c", "i", "m", "e", "r", "w", "h"}
 
 
@@ -59,23 +70,35 @@ class _Tok:
 
 
 def _tokenise(text: str, gram: Grammar) -> list[_Tok]:
-    def unparen(match: re.Match) -> str:
-        name = match.group(1).rsplit(".", 1)[-1]
-        return name if resolve_name(name, gram) is not None else match.group(0)
-
-    text = _EMPTY_CALL.sub(lambda m: unparen(m).ljust(len(m.group(0))), text)
     out: list[_Tok] = []
     for m in _TOKEN.finditer(text):
+        word = m.group("word")
+        if word is not None:
+            name = word.rsplit(".", 1)[-1]  # karel.move -> move
+            out.append(_Tok("word", name, m.start()))
+            call = m.group("call")
+            if call is not None and resolve_name(name, gram) is None:
+                # Not a DSL name: its "()" are brackets, as if the suffix were not attached.
+                start = m.start("call")
+                out.append(_Tok("open", "(", start + call.index("(")))
+                out.append(_Tok("close", ")", start + call.index(")")))
+            continue
         kind = m.lastgroup or "other"
         if kind == "other":
             continue  # quotes, ';', ':', ',', backticks: noise around the tokens
         value = m.group(kind)
         if kind in ("open", "close"):
-            value = value.replace(" ", "").replace("\t", "").replace("\n", "")
-        if kind == "word":
-            value = value.rsplit(".", 1)[-1]  # karel.move -> move
+            value = _SPACE.sub("", value)
         out.append(_Tok(kind, value, m.start()))
     return out
+
+
+def _clamped_count(text: str) -> int:
+    """``R=n`` clamped into 0..MAX_REPEAT (spec §7.4) without converting a long digit string."""
+    if text.startswith("-"):
+        return 0
+    digits = text.lstrip("0") or "0"
+    return MAX_REPEAT if len(digits) > 2 else min(int(digits), MAX_REPEAT)
 
 
 def _span(tokens: list[_Tok]) -> list[_Tok]:
@@ -127,18 +150,26 @@ class _Reader:
             return True
         return False
 
+    # ``depth`` is the number of DSL brackets open around what is being read (``m(`` is 1),
+    # counting the ones this reader supplies, so the program it returns nests at most
+    # MAX_NESTING brackets and the recursion here is bounded by the same number.
     def program(self) -> Program:
         self.take("word", "DEF")
         self.take("word", "run")
         self.take("open")
-        body = self.block(0)
+        body = self.block(1)
         if not body:
             raise ConversionError("the DSL program is empty", reason="empty_program")
         return Program(body)
 
+    def too_deep(self) -> ConversionError:
+        return self.fail(
+            f"at most {MAX_NESTING} nested brackets (the program nests too deeply)", "too_deep"
+        )
+
     def block(self, depth: int) -> tuple[Stmt, ...]:
         if depth > MAX_NESTING:
-            raise self.fail(f"at most {MAX_NESTING} nested blocks", "too_deep")
+            raise self.too_deep()
         stmts: list[Stmt] = []
         while (tok := self.peek()) is not None and tok.kind != "close":
             stmts.extend(self.statement(depth))
@@ -171,7 +202,7 @@ class _Reader:
                 if count is None or count.kind not in ("repeat", "number"):
                     raise self.fail("a repeat count R=n")
                 self.pos += 1
-                return repeat_exactly(int(count.text), self.body(depth, "REPEAT"))
+                return (Repeat(_clamped_count(count.text), self.body(depth, "REPEAT")),)
             resolved = resolve_name(tok.text, self.gram)
             if resolved is not None and resolved.kind == "action":
                 self.pos += 1
@@ -188,7 +219,7 @@ class _Reader:
 
     def condition(self, depth: int) -> Cond:
         if depth > MAX_NESTING:
-            raise self.fail(f"a condition nested at most {MAX_NESTING} deep", "too_deep")
+            raise self.too_deep()
         tok = self.peek()
         if tok is None or tok.kind != "word":
             raise self.fail("a condition")
@@ -208,6 +239,8 @@ class _Reader:
             raise self.fail("a perception (" + ", ".join(self.gram.perceptions) + ")")
         if not self.gram.takes_arg(resolved.name):
             return Perception(resolved.name)
+        if depth + 1 > MAX_NESTING:  # the argument's h( ... h)
+            raise self.too_deep()
         bracketed = self.take("open")
         arg = self.peek()
         if arg is None or arg.kind != "word":
@@ -224,6 +257,7 @@ def extract_program(text: str, domain: str = "karel") -> Program:
     text = check_size(text)
     tokens = _span(_tokenise(text, gram))
     program = _Reader(tokens, gram, text).program()
+    check_program(program)
     try:
         parse(str(program), domain)
     except DSLSyntaxError as err:

@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import ast
 
-from agent.conversion.common import MAX_NESTING, Budget, repeat_exactly, resolve_name, suggestion
+from agent.conversion.common import (
+    MAX_NESTING,
+    Budget,
+    check_program,
+    cond_size,
+    repeat_exactly,
+    resolve_name,
+    suggestion,
+)
 from agent.conversion.python_conditions import to_condition
 from agent.conversion.python_module import ProgramSource, find_program, receiver_chain
 from agent.conversion.source import extract_python
@@ -54,12 +62,18 @@ def negate(cond: Cond) -> Cond:
     return Not(cond)
 
 
-def _nested_if(cond: Cond, body: tuple[Stmt, ...]) -> If:
+def _nested_if(cond: Cond, body: tuple[Stmt, ...]) -> tuple[If, int]:
     # `if a and b: body` without else is exactly IF a (IF b body): same short-circuit, same
     # perception calls. This keeps the program inside the search's grammar (no And node).
-    if isinstance(cond, And):
-        return If(cond.left, (_nested_if(cond.right, body),))
-    return If(cond, body)
+    # A loop, not recursion: a flat `a and b and ...` chain may have thousands of operands.
+    lefts: list[Cond] = []
+    while isinstance(cond, And):
+        lefts.append(cond.left)
+        cond = cond.right
+    node = If(cond, body)
+    for left in reversed(lefts):
+        node = If(left, (node,))
+    return node, len(lefts) + 1
 
 
 class _Converter:
@@ -79,7 +93,8 @@ class _Converter:
         for k, node in enumerate(nodes):
             last = in_function and k == len(nodes) - 1
             out.extend(self.statement(node, depth, last))
-        self.budget.spend(len(out), getattr(nodes[0], "lineno", None) if nodes else None)
+        # No spending here: statements are counted where they are made, so a helper's body
+        # or a folded branch passed up through this block is not counted twice.
         return tuple(out)
 
     def statement(self, node: ast.stmt, depth: int, last: bool) -> tuple[Stmt, ...]:
@@ -143,6 +158,7 @@ class _Converter:
             )
         if value.args or value.keywords:
             raise _fail(node, "call_arguments", f"the action `{name}()` takes no arguments")
+        self.budget.spend(1, node.lineno)
         return (Action(resolved.name),)
 
     def inline(self, call: ast.Call, name: str, depth: int) -> tuple[Stmt, ...]:
@@ -172,11 +188,15 @@ class _Converter:
             return body if cond else orelse
         if not body and not orelse:
             return ()  # documented: drops one perception evaluation (call count only)
+        made = 1
         if not body:
-            return (If(negate(cond), orelse),)
-        if not orelse:
-            return (_nested_if(cond, body),)
-        return (IfElse(cond, body, orelse),)
+            stmt: Stmt = If(negate(cond), orelse)
+        elif not orelse:
+            stmt, made = _nested_if(cond, body)
+        else:
+            stmt = IfElse(cond, body, orelse)
+        self.budget.spend(made, node.lineno, cond_size(cond))
+        return (stmt,)
 
     def while_statement(self, node: ast.While, depth: int) -> tuple[Stmt, ...]:
         cond = self.condition(node.test)
@@ -194,6 +214,7 @@ class _Converter:
             return ()
         if not body:
             raise _fail(node, "empty_loop", "a while loop needs at least one action in its body")
+        self.budget.spend(1, node.lineno, cond_size(cond))
         return (While(cond, body),)
 
     def for_statement(self, node: ast.For, depth: int) -> tuple[Stmt, ...]:
@@ -209,7 +230,9 @@ class _Converter:
         body = self.block(node.body, depth + 1, in_function=False)
         if not body:
             return ()
-        return repeat_exactly(count, body, node.lineno)
+        loops = repeat_exactly(count, body, node.lineno)
+        self.budget.spend(len(loops), node.lineno)
+        return loops
 
 
 def python_to_program(text: str, domain: str = "karel") -> Program:
@@ -224,6 +247,7 @@ def python_to_program(text: str, domain: str = "karel") -> Program:
             reason="empty_program",
         )
     program = Program(body)
+    check_program(program)  # before printing: bounded size and nesting
     try:
         parse(str(program), domain)
     except DSLSyntaxError as err:  # e.g. a Minigrid argument the tokens cannot hold

@@ -17,6 +17,7 @@ from envs.dsl.ast import (
     While,
     height,
     max_block_length,
+    nesting,
     preorder,
     token_count,
 )
@@ -26,6 +27,6 @@ from envs.dsl.parser import ensure_program, parse
 __all__ = [
     "Action", "And", "BoolConst", "Cond", "GRAMMARS", "Grammar", "If", "IfElse", "KAREL",
     "MAX_REPEAT", "MINIGRID", "Node", "Not", "Or", "Perception", "Program", "Repeat", "Stmt",
-    "While", "ensure_program", "grammar", "height", "max_block_length", "parse", "preorder",
-    "token_count",
+    "While", "ensure_program", "grammar", "height", "max_block_length", "nesting", "parse",
+    "preorder", "token_count",
 ]  # fmt: skip

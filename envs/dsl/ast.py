@@ -225,6 +225,35 @@ def max_block_length(program: Program) -> int:
     return walk(program.body)
 
 
+def nesting(node: Node) -> int:
+    """Most brackets open at once in ``str(node)`` (``DEF run m( move m)`` is 1).
+
+    Iterative, so that it can measure a program of any depth before anything recursive (the
+    printer, ``==``, ``hash``) touches it; :data:`envs.limits.MAX_NESTING` bounds this value.
+    """
+    best = 0
+    stack: list[tuple[object, int]] = [(node, 0)]
+    while stack:
+        item, depth = stack.pop()
+        best = max(best, depth)
+        if isinstance(item, Program):
+            stack.extend((s, depth + 1) for s in item.body)
+        elif isinstance(item, While | If | IfElse):
+            stack.append((item.cond, depth + 1))
+            stack.extend((s, depth + 1) for s in item.body)
+            if isinstance(item, IfElse):
+                stack.extend((s, depth + 1) for s in item.orelse)
+        elif isinstance(item, Repeat):
+            stack.extend((s, depth + 1) for s in item.body)
+        elif isinstance(item, Not):
+            stack.append((item.cond, depth + 1))
+        elif isinstance(item, And | Or):
+            stack.extend(((item.left, depth + 1), (item.right, depth + 1)))
+        elif isinstance(item, Perception) and item.arg is not None:
+            best = max(best, depth + 1)
+    return best
+
+
 def token_count(program: Program) -> int:
     """Number of tokens in the canonical text, ``DEF run m( m)`` included."""
     return len(program.tokens())

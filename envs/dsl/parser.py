@@ -27,9 +27,12 @@ from envs.dsl.ast import (
 )
 from envs.dsl.grammar import MAX_REPEAT, Grammar, grammar
 from envs.errors import DSLSyntaxError
+from envs.limits import MAX_NESTING
 
-_REPEAT_RE = re.compile(r"R=(\d+)")
+# ASCII digits only: ``\d`` would also accept Arabic-Indic and other Unicode digits.
+_REPEAT_RE = re.compile(r"R=([0-9]+)")
 _CLOSERS = {"m)", "w)", "i)", "e)", "r)", "c)", "h)"}
+_OPENERS = {"m(", "w(", "i(", "e(", "r(", "c(", "h("}
 
 
 class _Parser:
@@ -43,6 +46,34 @@ class _Parser:
             self.columns.append(match.start())
         self.pos = 0
 
+    def check_nesting(self) -> None:
+        """Refuse text nesting more than MAX_NESTING brackets, before any recursion.
+
+        Every level the parser recurses into is opened by one of these brackets, so this one
+        linear scan bounds the recursion of the parser and of every walker after it.
+        """
+        depth = 0
+        for k, token in enumerate(self.tokens):
+            if token in _OPENERS:
+                depth += 1
+                if depth > MAX_NESTING:
+                    self.pos = k
+                    raise self.fail(
+                        f"at most {MAX_NESTING} nested brackets (the program nests too deeply)"
+                    )
+            elif token in _CLOSERS:
+                depth -= 1
+
+    def repeat_count(self) -> int:
+        match = _REPEAT_RE.fullmatch(self.peek())
+        # Leading zeros are harmless; more than two significant digits is always > 19 (and
+        # int() of thousands of digits would raise ValueError).
+        digits = (match.group(1).lstrip("0") or "0") if match is not None else ""
+        if not digits or len(digits) > 2 or int(digits) > MAX_REPEAT:
+            raise self.fail(f"a repeat count R=0 .. R={MAX_REPEAT}")
+        self.pos += 1
+        return int(digits)
+
     # -- helpers -------------------------------------------------------------------------
     def peek(self) -> str:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ""
@@ -51,7 +82,9 @@ class _Parser:
         at_end = self.pos >= len(self.tokens)
         token = "" if at_end else self.tokens[self.pos]
         column = len(self.text.rstrip()) if at_end else self.columns[self.pos]
-        where = "end of program" if at_end else f"token {self.pos} {token!r} (column {column})"
+        # A token can be thousands of characters long (R=999...); the message shows its start.
+        shown = token if len(token) <= 40 else token[:40] + "..."
+        where = "end of program" if at_end else f"token {self.pos} {shown!r} (column {column})"
         return DSLSyntaxError(
             f"unexpected {where}: expected {expected}",
             text=self.text,
@@ -107,12 +140,9 @@ class _Parser:
             return IfElse(cond, body, self.block("e)"))
         if tok == "REPEAT":
             self.pos += 1
-            match = _REPEAT_RE.fullmatch(self.peek())
-            if match is None or int(match.group(1)) > MAX_REPEAT:
-                raise self.fail(f"a repeat count R=0 .. R={MAX_REPEAT}")
-            self.pos += 1
+            n = self.repeat_count()
             self.expect("r(")
-            return Repeat(int(match.group(1)), self.block("r)"))
+            return Repeat(n, self.block("r)"))
         if self.gram.is_action(tok):
             self.pos += 1
             return Action(tok)
@@ -164,12 +194,15 @@ def parse(text: str, domain: str = "karel") -> Program:
         The parsed program; ``str()`` of it is the canonical text.
 
     Raises:
-        DSLSyntaxError: The text is not a program of the domain; the message names the
-            offending token, its position and what was expected.
+        DSLSyntaxError: The text is not a program of the domain, or it nests more than
+            :data:`~envs.limits.MAX_NESTING` brackets; the message names the offending token,
+            its position and what was expected.
     """
     if not isinstance(text, str):
         raise DSLSyntaxError(f"a DSL program must be a string, got {type(text).__name__}")
-    return _Parser(text, grammar(domain)).program()
+    parser = _Parser(text, grammar(domain))
+    parser.check_nesting()
+    return parser.program()
 
 
 def ensure_program(program: Program | str, domain: str = "karel") -> Program:

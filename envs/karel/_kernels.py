@@ -488,7 +488,10 @@ def run_batch(
 
     ``out[k, i]`` receives the return of program k on instance i and ``acts[k]`` the number of
     actions it executed over all instances. ``cfg`` = (task id, H, W, crashable, leaps
-    behaviour, max calls, penalize crash). The other arrays are the instances' initial data and
+    behaviour, max calls, penalize crash, max free steps). Free steps (a REPEAT entered, one of
+    its iterations started, a ``True``/``False`` literal evaluated) cost no call; past the
+    limit the episode crashes like the call budget (``envs.limits.MAX_FREE_STEPS``). The other
+    arrays are the instances' initial data and
     reusable scratch space (see :class:`envs.karel.compiled.CompiledKarelEvaluator`);
     ``meta[0]`` is the epoch that stamps the live entries of the fingerprint index.
 
@@ -497,6 +500,7 @@ def run_batch(
     """
     task, h, w = cfg[0], cfg[1], cfg[2]
     crashable, leaps, max_calls, penalize = cfg[3] != 0, cfg[4] != 0, cfg[5], cfg[6] != 0
+    max_free = cfg[7]
     hw = h * w
     zp = hw * 11
     zn = hw * 15
@@ -523,6 +527,7 @@ def run_batch(
             term = False
             flag = False
             calls = 0
+            free = 0
             actions = 0
             pc = base
             while True:
@@ -576,6 +581,10 @@ def run_batch(
                     if rep[slot] == 0:
                         pc = base + code[pc + 2]
                     else:
+                        free += 1
+                        if free > max_free:
+                            crashed = True
+                            break
                         rep[slot] -= 1
                         pc += 3
                 elif op == 5:  # WCHECK
@@ -616,6 +625,10 @@ def run_batch(
                         _reindex(count, cap, stamp, tab, ent)
                     pc += 2
                 elif op == 6:  # RSET
+                    free += 1
+                    if free > max_free:
+                        crashed = True
+                        break
                     rep[code[pc + 1]] = code[pc + 2]
                     pc += 3
                 elif op == 0:  # HALT
@@ -631,6 +644,10 @@ def run_batch(
                     flag = not flag
                     pc += 1
                 elif op == 10:  # CONST
+                    free += 1
+                    if free > max_free:
+                        crashed = True
+                        break
                     flag = code[pc + 1] != 0
                     pc += 2
                 elif op == 11:  # JF

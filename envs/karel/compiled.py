@@ -29,6 +29,7 @@ from envs.dsl.parser import parse
 from envs.errors import ConfigError
 from envs.karel import _kernels as K
 from envs.karel.bytecode import HALT, compile_batch, compile_words
+from envs.limits import MAX_FREE_STEPS
 from envs.task import mean_return
 
 TASK_IDS: dict[str, int] = {
@@ -171,7 +172,8 @@ class CompiledKarelEvaluator:
         self.shape = (h, w)
         self.n = len(instances)
         self._cfg = np.array(
-            [self.task_id, h, w, crashable, leaps, max_calls, penalize], dtype=np.int64
+            [self.task_id, h, w, crashable, leaps, max_calls, penalize, MAX_FREE_STEPS],
+            dtype=np.int64,
         )
         self._build_instances(instances, h, w)
         self._build_scratch(h, w, max_calls)
@@ -316,7 +318,7 @@ def _tiny_arguments() -> tuple[np.ndarray, ...]:
 
     return (
         np.array([HALT], dtype=np.int32), np.array([0, 1], dtype=i64), z((1, 1), np.float64),
-        z(1), np.array([K.HARVESTER, 1, 1, 0, 1, 10, 0], dtype=i64), z((1, 1), u8), z((1, 1)),
+        z(1), np.array([K.HARVESTER, 1, 1, 0, 1, 10, 0, 10], dtype=i64), z((1, 1), u8), z((1, 1)),
         z((1, 3)), z((1, K.N_IP)), z((1, 1), u8), z((1, K.N_CNT)), z(1), z((1, 624)),
         z(15 + K.N_ZOB_NODES), z(1, u8), z(1), z(K.N_CNT), z(1), z(K.N_ST), z(K.BODY_RING),
         z(624), z(1), np.full(1, -1, dtype=i64), z(1), z(8), z(8), z((512, 3)), z((16, 3)), z(1),

@@ -9,7 +9,12 @@ the engine behind traces. It follows spec/benchmark.md §2 to the letter:
 - each WHILE node remembers the exact fingerprints (agent row, column, facing and the whole
   marker grid) it has seen this episode, across re-entries, and crashes the world on a repeat;
 - the task's reward rule runs after every executed action, never after a perception; the
-  episode stops when the rule says terminated or the world is crashed.
+  episode stops when the rule says terminated or the world is crashed;
+- beyond the reference, an episode may take at most :data:`~envs.limits.MAX_FREE_STEPS` steps
+  that cost no call (entering a REPEAT, starting one of its iterations, evaluating ``True`` or
+  ``False``); one more crashes the world like the call budget. The reference would keep
+  running such a loop (six nested ``REPEAT R=19`` around ``IF c( False c)`` take 19**6
+  iterations) and agrees with this cap on every episode that stays within it.
 
 Once the world is crashed no further action can run, so no reward can follow: the interpreter
 stops there instead of walking the rest of the program (the only visible difference from the
@@ -38,6 +43,7 @@ from envs.dsl.ast import (
 )
 from envs.errors import ProgramRuntimeError
 from envs.karel.world import KarelWorld
+from envs.limits import MAX_FREE_STEPS
 from envs.task import TraceStep
 
 RewardFn = Callable[[KarelWorld], tuple[bool, float]]
@@ -146,6 +152,7 @@ class _Run:
         self.reward = reward
         self.total = 0.0
         self.terminated = False
+        self.free = 0
         self.memory: dict[int, set[tuple[int, int, int, bytes]]] = {}
         self.steps: list[TraceStep] | None = [] if trace else None
 
@@ -156,6 +163,13 @@ class _Run:
         self.steps.append(
             TraceStep(kind, node.name, result, (w.row, w.col), w.facing, reward, node.loc, w.calls)
         )
+
+    def free_step(self) -> None:
+        # A step that costs no call; see the module docstring.
+        self.free += 1
+        if self.free > MAX_FREE_STEPS:
+            self.world.crashed = True
+            raise _Stop
 
     def block(self, nodes: tuple[_Node, ...]) -> None:
         for node in nodes:
@@ -178,7 +192,9 @@ class _Run:
             if world.crashed:
                 raise _Stop
         elif kind == "repeat":
+            self.free_step()
             for _ in range(node.n):
+                self.free_step()
                 self.block(node.body)
         elif kind == "while":
             seen = self.memory.setdefault(node.loc, set())
@@ -214,6 +230,7 @@ class _Run:
             return self.cond(node.cond) and self.cond(node.other)
         if kind == "or":
             return self.cond(node.cond) or self.cond(node.other)
+        self.free_step()
         return node.value
 
 

@@ -13,6 +13,11 @@ The semantics are the reference ``ProgramWrapper`` plus the shared program seman
 * each WHILE node remembers the states (grid contents, agent position, direction) in which it
   started an iteration during this episode; meeting one again crashes the episode silently.
 
+Beyond the reference, an episode may take at most :data:`~envs.limits.MAX_FREE_STEPS` steps
+that cost no call (entering a REPEAT, starting one of its iterations, evaluating ``True`` or
+``False``); one more crashes the episode like the call budget. The reference would keep running
+such a loop and agrees with this cap on every episode that stays within it.
+
 A crash ends the episode: after it the reference skips every action and only evaluates
 perceptions, which cannot change the return. Ending early is therefore exact, and it is what
 makes an episode cost microseconds. The stop is an exception raised once per episode.
@@ -47,6 +52,7 @@ from envs.dsl.ast import (
     While,
 )
 from envs.errors import ProgramRuntimeError
+from envs.limits import MAX_FREE_STEPS
 from envs.minigrid.worlds import FACING, MinigridWorld, Snapshot
 from envs.task import TraceStep
 
@@ -83,10 +89,11 @@ class _Stop(Exception):
 class _Episode:
     """Mutable bookkeeping of the episode being run by one compiled program."""
 
-    __slots__ = ("calls", "total", "terminated", "crashed", "memories", "trace", "frames")
+    __slots__ = ("calls", "free", "total", "terminated", "crashed", "memories", "trace", "frames")
 
     def __init__(self, n_loops: int) -> None:
         self.calls = 0
+        self.free = 0
         self.total = 0.0
         self.terminated = False
         self.crashed = False
@@ -142,7 +149,7 @@ class CompiledProgram:
         """
         self.world.restore(snapshot)
         ep = self._ep
-        ep.calls, ep.total, ep.terminated, ep.crashed = 0, 0.0, False, False
+        ep.calls, ep.free, ep.total, ep.terminated, ep.crashed = 0, 0, 0.0, False, False
         for memory in ep.memories:
             memory.clear()
         ep.trace = [] if self.tracing else None
@@ -179,9 +186,12 @@ class CompiledProgram:
         if isinstance(stmt, Repeat):
             body = self._block(stmt.body)
             times = range(stmt.n)
+            free_step = self._free_step
 
             def repeat() -> None:
+                free_step()
                 for _ in times:
+                    free_step()
                     body()
 
             return repeat
@@ -210,6 +220,14 @@ class CompiledProgram:
             return ifelse
         raise ProgramRuntimeError(f"not a Minigrid statement: {stmt!r}")
 
+    def _free_step(self) -> None:
+        # A step that costs no call (see the module docstring).
+        ep = self._ep
+        ep.free += 1
+        if ep.free > MAX_FREE_STEPS:
+            ep.crashed = True
+            raise _Stop
+
     def _while(self, stmt: While, loc: int) -> Callable[[], None]:
         cond = self._cond(stmt.cond)
         body = self._block(stmt.body)
@@ -236,7 +254,13 @@ class CompiledProgram:
             return self._perception(cond, loc)
         if isinstance(cond, BoolConst):
             value = cond.value
-            return lambda: value
+            free_step = self._free_step
+
+            def const() -> bool:
+                free_step()
+                return value
+
+            return const
         if isinstance(cond, Not):
             inner = self._cond(cond.cond)
             return lambda: not inner()

@@ -51,7 +51,7 @@ def test_extractor_repairs(text: str, expected: str) -> None:
         ("DEF run m( REPEAT r( move r) m)", "dsl_syntax"),
         ("DEF run m( IF c( move c) i( move i) m)", "dsl_syntax"),
         (
-            "DEF run m( " + "IF c( frontIsClear c) i( " * 60 + "move" + " i)" * 60 + " m)",
+            "DEF run m( " + "IF c( frontIsClear c) i( " * 120 + "move" + " i)" * 120 + " m)",
             "too_deep",
         ),
     ],
