@@ -68,6 +68,21 @@ def main(argv: list[str] | None = None) -> int:
     except LlmgsError as exc:
         print(f"llmgs {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        # Local state the commands did not anticipate (a folder that is a file, read-only, a
+        # full disk): say which path and what to check instead of a traceback.
+        print(f"llmgs {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line naming the path an OSError is about and what to check."""
+    where = f" {exc.filename}" if exc.filename is not None else ""
+    return (
+        f"cannot use{where}: {exc.strerror or exc}; check that the path exists, is a folder "
+        "where one is expected, is writable, and that the disk has space (or choose another "
+        "path)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from envs.errors import ConfigError
 
 STATE_FILE = "checkpoint.json"
 CACHE_FILE = "checkpoint_cache.npz"
@@ -66,13 +69,31 @@ def save(run_dir: Path, state: dict[str, Any], keys: np.ndarray, values: np.ndar
 
 
 def load(run_dir: Path) -> tuple[dict[str, Any], np.ndarray, np.ndarray] | None:
-    """The checkpoint in ``run_dir``, or None when there is none."""
+    """The checkpoint in ``run_dir``, or None when there is none.
+
+    Raises:
+        ConfigError: The checkpoint is damaged (truncated, not JSON, a bad ``.npz``, a
+            missing array or entry count); the message names the files and how to start over.
+            Nothing is deleted.
+    """
     state_path = run_dir / STATE_FILE
     if not state_path.exists():
         return None
-    state = json.loads(state_path.read_text(encoding="utf-8"))
-    with np.load(run_dir / CACHE_FILE) as arrays:
-        keys, values = arrays["keys"], arrays["values"]
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        with np.load(run_dir / CACHE_FILE) as arrays:
+            keys, values = arrays["keys"], arrays["values"]
+        if not isinstance(state, dict):
+            raise TypeError(f"{STATE_FILE} holds no JSON object")
+        int(state["cache_entries"])
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors; a truncated .npz is a
+        # BadZipFile, EOFError or a missing member (KeyError).
+        raise ConfigError(
+            f"the checkpoint in {run_dir} cannot be read ({type(err).__name__}: {err}); it "
+            f"cannot be resumed: start a new run with another --run-dir, or delete "
+            f"{state_path.name} and {CACHE_FILE} there to start that run over"
+        ) from None
     if len(keys) != state["cache_entries"]:
         # The cache was replaced by a later checkpoint whose state write did not finish.
         keys, values = keys[: state["cache_entries"]], values[: state["cache_entries"]]

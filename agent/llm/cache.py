@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 import diskcache
 
 from agent.llm.types import SamplingSettings
+from envs.errors import ConfigError
 
 # Bump when the key or value layout changes, so old entries are never misread.
 _SCHEMA = 1
@@ -74,22 +77,50 @@ def cache_key(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def _unusable(directory: Path, err: Exception) -> ConfigError:
+    return ConfigError(
+        f"the completion cache {directory} cannot be used ({err}): it only holds cached model "
+        f"answers, so deleting {directory / 'cache.db'} (or the folder) is safe; or run "
+        "without it (--cache off for llmgs solve/serve, --no-cache for llmgs llm) or point "
+        "--cache-dir elsewhere"
+    )
+
+
 class CompletionCache:
     """A process-safe store of sampled completions, keyed by :func:`cache_key`.
 
+    A cache that cannot be opened or read (``cache.db`` is not a database, the folder is a
+    file or unreadable) raises :class:`ConfigError` saying what to do; a failed write (a full
+    disk) only loses that entry, with one warning on stderr, because the answer itself is
+    already in hand.
+
     Args:
         directory: Where the SQLite files live (created if missing).
+
+    Raises:
+        ConfigError: The cache cannot be opened.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # Wait up to a minute on a lock held by another process instead of failing.
-        self._cache = diskcache.Cache(str(self.directory), timeout=60)
+        self._write_failed = False
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # Wait up to a minute on a lock held by another process instead of failing.
+            self._cache = diskcache.Cache(str(self.directory), timeout=60)
+        except (sqlite3.DatabaseError, OSError) as err:
+            raise _unusable(self.directory, err) from None
 
     def get(self, key: str) -> CachedSample | None:
-        """The cached sample, or ``None`` on a miss (or an entry this version cannot read)."""
-        raw: Any = self._cache.get(key, default=None, retry=True)
+        """The cached sample, or ``None`` on a miss (or an entry this version cannot read).
+
+        Raises:
+            ConfigError: The cache's database is damaged.
+        """
+        try:
+            raw: Any = self._cache.get(key, default=None, retry=True)
+        except (sqlite3.DatabaseError, OSError) as err:
+            raise _unusable(self.directory, err) from None
         if not isinstance(raw, str):
             return None
         try:
@@ -114,14 +145,34 @@ class CompletionCache:
             },
             ensure_ascii=False,
         )
-        self._cache.set(key, value, retry=True)
+        try:
+            self._cache.set(key, value, retry=True)
+        except (sqlite3.DatabaseError, OSError) as err:
+            if not self._write_failed:
+                self._write_failed = True
+                print(
+                    f"warning: could not write to the completion cache {self.directory} "
+                    f"({err}); answers of this run are not cached",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def __len__(self) -> int:
-        return len(self._cache)
+        try:
+            return len(self._cache)
+        except (sqlite3.DatabaseError, OSError) as err:
+            raise _unusable(self.directory, err) from None
 
     def clear(self) -> int:
-        """Remove every entry; returns how many were removed."""
-        return int(self._cache.clear(retry=True))
+        """Remove every entry; returns how many were removed.
+
+        Raises:
+            ConfigError: The cache's database is damaged (delete the folder instead).
+        """
+        try:
+            return int(self._cache.clear(retry=True))
+        except (sqlite3.DatabaseError, OSError) as err:
+            raise _unusable(self.directory, err) from None
 
     def close(self) -> None:
         """Close the SQLite connections of this process."""

@@ -4,17 +4,25 @@ It holds ``result.json`` (the :class:`SolveResult`), ``events.jsonl`` (every eve
 object per line, see :mod:`agent.events`), ``best_program.dsl``, ``best_program.py`` and
 ``worst_instance.gif`` (the best program on the instance where it does worst). The root is
 ``./runs`` unless ``$LLMGS_RUNS_DIR`` or an explicit folder says otherwise.
+
+Only creating the folder may fail the run (before any work, with a :class:`ConfigError` that
+names the folder and what to do). Every later write is best effort: a full disk or a folder
+made read-only mid-run costs the files, never the result, and each failure is reported once
+through :attr:`RunDir.warn` (by default printed on stderr as ``warning: ...``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from agent.events import Event
+from envs.errors import ConfigError
 from envs.task import Task
 
 RUNS_ENV = "LLMGS_RUNS_DIR"
@@ -45,59 +53,110 @@ class RunDir:
         self.path: Path | None = None
         self._file: TextIO | None = None
         self._pending: list[Event] = []
+        self._events_failed = False
+        self.warn: Callable[[str], None] | None = None
+        """Called with a message when a best-effort write fails; None prints it on stderr."""
 
     def open(self, task_id: str) -> Path:
-        """Create ``<root>/<UTC timestamp>-<task name>/`` and flush the pending events."""
+        """Create ``<root>/<UTC timestamp>-<task name>/`` and flush the pending events.
+
+        Raises:
+            ConfigError: The folder cannot be created (the root is a file, read-only, or the
+                disk is full); the message names it and says how to choose another.
+        """
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         base = f"{stamp}-{task_id.split('/', 1)[-1]}"
-        self.root.mkdir(parents=True, exist_ok=True)
         path, k = self.root / base, 1
-        while path.exists():
-            k += 1
-            path = self.root / f"{base}-{k}"
-        path.mkdir()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            while path.exists():
+                k += 1
+                path = self.root / f"{base}-{k}"
+            path.mkdir()
+            self._file = (path / EVENTS_FILE).open("a", encoding="utf-8")
+        except OSError as err:
+            why = err.strerror or str(err)
+            if self.root.exists() and not self.root.is_dir():
+                why = f"{self.root} is a file, not a folder"
+            raise ConfigError(
+                f"cannot create the run folder {path}: {why}; make "
+                f"{self.root} a writable folder, choose another with --runs-dir (or "
+                f"${RUNS_ENV}), or pass --no-save"
+            ) from None
         self.path = path
-        self._file = (path / EVENTS_FILE).open("a", encoding="utf-8")
         for event in self._pending:
             self(event)
         self._pending.clear()
         return path
 
+    def _failed(self, what: str, err: OSError) -> None:
+        message = f"could not write {what}: {err.strerror or err} (the result is not affected)"
+        if self.warn is not None:
+            self.warn(message)
+        else:
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+
     def __call__(self, event: Event) -> None:
+        if self._events_failed:
+            return
         if self._file is None:
             self._pending.append(event)
             return
-        self._file.write(json.dumps(event, default=str) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(event, default=str) + "\n")
+            self._file.flush()
+        except OSError as err:
+            self._events_failed = True  # first, so that the warning's own event stops here
+            self._failed(str(self.path / EVENTS_FILE) if self.path else EVENTS_FILE, err)
 
     def save(self, result_json: str, program: str, python: str) -> None:
-        """Write the result and the best program as DSL and Python."""
+        """Write the result and the best program as DSL and Python (best effort: a failed
+        write is reported through :attr:`warn`, the caller still has the result)."""
         if self.path is None:
             return
-        (self.path / RESULT_FILE).write_text(result_json + "\n", encoding="utf-8")
-        (self.path / "best_program.dsl").write_text(program + "\n", encoding="utf-8")
-        (self.path / "best_program.py").write_text(python, encoding="utf-8")
+        files = (
+            (RESULT_FILE, result_json + "\n"),
+            ("best_program.dsl", program + "\n"),
+            ("best_program.py", python),
+        )
+        for name, text in files:
+            try:
+                (self.path / name).write_text(text, encoding="utf-8")
+            except OSError as err:
+                self._failed(str(self.path / name), err)
 
     def save_gif(self, task: Task, program: str, instance: int) -> Path | None:
-        """Animate ``program`` on one instance as ``worst_instance.gif``; None if unsupported."""
+        """Animate ``program`` on one instance as ``worst_instance.gif``.
+
+        Best effort: returns None when the domain has no animation or the write failed (which
+        is reported through :attr:`warn`).
+        """
         if self.path is None or not program:
             return None
         out = self.path / "worst_instance.gif"
-        if task.domain == "karel" and hasattr(task, "initial_world"):
-            from envs.karel.render import save_gif
+        try:
+            if task.domain == "karel" and hasattr(task, "initial_world"):
+                from envs.karel.render import save_gif
 
-            return save_gif(task, program, out, instance, cell=24)  # type: ignore[arg-type]
-        if task.domain == "minigrid" and hasattr(task, "frames"):
-            from envs.minigrid.render import render_rollout
+                return save_gif(task, program, out, instance, cell=24)  # type: ignore[arg-type]
+            if task.domain == "minigrid" and hasattr(task, "frames"):
+                from envs.minigrid.render import render_rollout
 
-            return render_rollout(task, program, instance, out, tile_size=24)  # type: ignore[arg-type]
+                return render_rollout(task, program, instance, out, tile_size=24)  # type: ignore[arg-type]
+        except OSError as err:
+            self._failed(str(out), err)
         return None
 
     def close(self) -> None:
-        """Close the event file."""
+        """Close the event file (a failure to flush it is reported, not raised)."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except OSError as err:
+                if not self._events_failed:
+                    self._events_failed = True
+                    self._failed(str(self.path / EVENTS_FILE) if self.path else EVENTS_FILE, err)
 
     def info(self) -> dict[str, Any]:
         """Where things were written."""
