@@ -44,6 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-queued", type=int, default=100, help="queued jobs at most")
     parser.add_argument("--max-budget", type=int, default=1_000_000, help="largest budget allowed")
     parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        help="largest request body; beyond it the request is refused with 413 (default 65536)",
+    )
+    parser.add_argument(
         "--cache-dir",
         type=Path,
         default=None,
@@ -103,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("the service token must not be empty")
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    if args.max_body_bytes is not None and args.max_body_bytes < 1:
+        raise ConfigError(f"--max-body-bytes must be >= 1, got {args.max_body_bytes}")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")
     if not _is_loopback(args.host) and token is None:
@@ -123,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=str(args.cache_dir.expanduser()) if args.cache_dir is not None else None,
         solve_options={"cache": args.cache} if args.cache is not None else {},
         **({"job_function": args.job_function} if args.job_function else {}),
+        **({"max_body_bytes": args.max_body_bytes} if args.max_body_bytes is not None else {}),
     )
     app = create_app(config)
+    # Refuse here, with a clear error, to serve a database another live server owns.
+    app.state.manager.lock_database()
     print(
         f"llmgs serve: http://{args.host}:{args.port}/ (jobs in {db}; "
         f"{'token required' if token else 'no token'})",

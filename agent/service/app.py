@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.service.auth import require_token
+from agent.service.guard import MAX_BODY_BYTES, RequestGuard
 from agent.service.jobs import DEFAULT_JOB_FUNCTION, JobManager, NotCancellable, QueueFull
 from agent.service.schemas import (
     ErrorBody,
@@ -39,6 +41,11 @@ from envs.errors import ConfigError, TaskNotFound
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="A job id.")]
 
+#: Largest event id a client may resume from (event ids are per-job counters; SQLite holds
+#: signed 64-bit integers, so an unbounded number could not even be looked up).
+MAX_EVENT_ID = 10**18 - 1
+_EVENT_ID = re.compile(r"[0-9]{1,18}")
+
 
 @dataclass(frozen=True)
 class ServiceConfig:
@@ -51,6 +58,7 @@ class ServiceConfig:
         max_workers: Jobs running at once; None means one per two cores.
         max_queued: Jobs waiting at most (beyond: 429).
         max_budget: Largest budget a request may ask for.
+        max_body_bytes: Largest request body (beyond: 413, and no more of it is read).
         job_function: ``"module:function"`` each job runs (``agent.solve`` by default).
         start_method: multiprocessing start method of the workers.
         sse_poll_s: Seconds between event-store reads of an open event stream.
@@ -67,6 +75,7 @@ class ServiceConfig:
     max_workers: int | None = None
     max_queued: int = 100
     max_budget: int = 1_000_000
+    max_body_bytes: int = MAX_BODY_BYTES
     job_function: str = DEFAULT_JOB_FUNCTION
     start_method: str = "forkserver"
     sse_poll_s: float = 0.2
@@ -139,6 +148,7 @@ def _api(config: ServiceConfig, store: JobStore, manager: JobManager) -> APIRout
         summary="Submit a task to solve",
         responses={
             400: {"model": ErrorBody, "description": "Body is not valid JSON text"},
+            413: {"model": ErrorBody, "description": "Body over the server's size limit"},
             429: {"model": ErrorBody, "description": "Too many queued jobs"},
         },
     )
@@ -182,16 +192,36 @@ def _api(config: ServiceConfig, store: JobStore, manager: JobManager) -> APIRout
         "/jobs/{job_id}/events",
         summary="Stream a job's events (server-sent events)",
         response_class=StreamingResponse,
-        responses={**_NOT_FOUND, 200: _content("text/event-stream", {"type": "string"})},
+        responses={
+            **_NOT_FOUND,
+            200: _content("text/event-stream", {"type": "string"}),
+            400: {"model": ErrorBody, "description": "Last-Event-ID is not an event id"},
+        },
     )
     def stream_events(
         job_id: JobId,
-        after: Annotated[int, Query(ge=0, le=2**62, description="Last event id seen")] = 0,
-        last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+        after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="Last event id seen")] = 0,
+        last_event_id: Annotated[
+            str | None,
+            Header(
+                description="Last event id seen (1 to 18 ASCII digits), as EventSource sends "
+                "it on a reconnect; anything else is a 400",
+                json_schema_extra={"pattern": "^[0-9]{1,18}$"},
+            ),
+        ] = None,
     ) -> StreamingResponse:
+        if last_event_id is not None:
+            # Only ids this server sent are valid: never int() of arbitrary text (which
+            # accepts '²' and unbounded digit strings).
+            if _EVENT_ID.fullmatch(last_event_id) is None:
+                shown = last_event_id if len(last_event_id) <= 40 else last_event_id[:40] + "..."
+                raise HTTPException(
+                    400,
+                    f"Last-Event-ID must be an event id of this stream (1 to 18 ASCII digits), "
+                    f"got {shown!r}",
+                )
+            after = max(after, int(last_event_id))
         _job(store, job_id)
-        if last_event_id is not None and last_event_id.strip().isdigit():
-            after = max(after, int(last_event_id.strip()))
         stream = job_events(store, job_id, after, poll_s=config.sse_poll_s)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
@@ -255,6 +285,8 @@ def create_app(config: ServiceConfig, manager: JobManager | None = None) -> Fast
         lifespan=lifespan,
     )
     app.state.manager = manager
+    # Outermost: the token and the body limit are checked before anything reads the body.
+    app.add_middleware(RequestGuard, token=config.token, max_body_bytes=config.max_body_bytes)
     _error_handlers(app)
     app.include_router(_api(config, store, manager))
     static = resources.files("agent.service") / "static"

@@ -2,7 +2,9 @@
 
 The token comes from ``--token`` or ``$LLMGS_SERVICE_TOKEN``; it is compared in constant time
 and never logged, echoed or stored. The web page and the OpenAPI schema stay public (they hold
-no data); every ``/v1`` route requires the token when one is set.
+no data); every ``/v1`` route requires the token when one is set. The check runs twice: in
+:class:`agent.service.guard.RequestGuard`, before any of the body is read, and as the routes'
+dependency (which also puts the scheme into the OpenAPI schema).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+#: The 401 message (the same wherever the token is checked).
+UNAUTHORIZED = "missing or wrong bearer token (send 'Authorization: Bearer <token>')"
 
 _bearer = HTTPBearer(auto_error=False, description="The token the server was started with.")
 
@@ -30,11 +35,13 @@ def require_token(token: str) -> Callable[[HTTPAuthorizationCredentials | None],
     expected = token.encode("utf-8")
 
     def check(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:  # noqa: B008
-        given = credentials.credentials.encode("utf-8") if credentials is not None else b""
+        # Header text is latin-1 decoded bytes; encoding it back gives the bytes sent, which
+        # are compared with the token's UTF-8 bytes.
+        given = credentials.credentials.encode("latin-1") if credentials is not None else b""
         if credentials is None or not hmac.compare_digest(given, expected):
             raise HTTPException(
                 status_code=status.HTTP_401_UNAUTHORIZED,
-                detail="missing or wrong bearer token (send 'Authorization: Bearer <token>')",
+                detail=UNAUTHORIZED,
                 headers={"WWW-Authenticate": "Bearer"},
             )
 

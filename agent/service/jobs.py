@@ -4,7 +4,10 @@
 oldest queued jobs while fewer than ``max_workers`` run. A job runs in its own process
 (:func:`agent.service.worker.main`), so a crash, a runaway search or a cancellation never
 takes the server down, and cancelling is reliable: the job is asked to stop through a shared
-flag and its process is terminated after a short grace period.
+flag and, if it has not stopped within :data:`GRACE_S`, its whole process group (the worker
+and anything it started) is killed. A worker also dies with its server (see
+:mod:`agent.service.worker`), and only one server may run the jobs of a database at a time
+(:mod:`agent.service.lease`).
 
 Started from the ``forkserver`` context: forking the server itself (which has threads) is
 unsafe, and a fork server started early makes each job start in milliseconds.
@@ -14,20 +17,23 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from agent.service.store import INTERRUPTED, JobRecord, JobStore
+from agent.service.lease import ServerLock
+from agent.service.store import INTERRUPTED, JobRecord, JobStore, QueueFull
 from envs.errors import LlmgsError
+
+__all__ = ["DEFAULT_JOB_FUNCTION", "GRACE_S", "JobManager", "NotCancellable", "QueueFull"]
 
 #: The job function used in production.
 DEFAULT_JOB_FUNCTION = "agent.service.runner:solve_job"
-
-
-class QueueFull(LlmgsError):
-    """The server already holds as many queued jobs as it accepts."""
+#: Seconds a cancelled job gets to stop on its own before its processes are killed; with the
+#: scheduler's tick this keeps every cancellation under a second.
+GRACE_S = 0.5
 
 
 class NotCancellable(LlmgsError):
@@ -64,7 +70,7 @@ class JobManager:
         max_workers: Jobs running at once; None uses :func:`default_workers`.
         max_queued: Jobs waiting at most; a submit beyond raises :class:`QueueFull`.
         poll_s: Scheduler tick.
-        grace_s: Seconds a cancelled job gets to stop before its process is terminated.
+        grace_s: Seconds a cancelled job gets to stop before its processes are killed.
         start_method: multiprocessing start method.
         worker_env: Environment variables set in each worker before its job runs (e.g.
             ``LLMGS_RUNS_DIR``, ``LLMGS_CACHE_DIR``).
@@ -78,7 +84,7 @@ class JobManager:
         max_workers: int | None = None,
         max_queued: int = 100,
         poll_s: float = 0.05,
-        grace_s: float = 2.0,
+        grace_s: float = GRACE_S,
         start_method: str = "forkserver",
         worker_env: dict[str, str] | None = None,
     ) -> None:
@@ -97,14 +103,28 @@ class JobManager:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lease = ServerLock(store.path)
         self.interrupted_at_start = 0
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def lock_database(self) -> None:
+        """Become the only server of this job database (a no-op when already).
+
+        Raises:
+            DatabaseInUse: Another live server holds it (the message names it by pid).
+        """
+        self._lease.acquire()
+
     def start(self) -> None:
-        """Mark jobs a previous server left running as interrupted; start scheduling."""
+        """Lock the database; mark jobs a dead server left running as interrupted; schedule.
+
+        Raises:
+            DatabaseInUse: Another live server holds the database; nothing was changed.
+        """
         if self._thread is not None:
             return
+        self.lock_database()
         self.interrupted_at_start = self.store.mark_interrupted()
         if self._ctx.get_start_method() == "forkserver":
             self._ctx.set_forkserver_preload(["agent.service.worker", "search"])
@@ -112,7 +132,7 @@ class JobManager:
         self._thread.start()
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Stop scheduling; terminate running jobs and mark them interrupted."""
+        """Stop scheduling; stop running jobs, mark them interrupted; unlock the database."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -121,10 +141,14 @@ class JobManager:
         with self._lock:
             running = dict(self._running)
             self._running.clear()
-        for job_id, run in running.items():
+        for run in running.values():
             run.cancel.set()
-            _terminate(run.process, timeout_s)
+        deadline = time.monotonic() + self.grace_s
+        for job_id, run in running.items():
+            run.process.join(max(0.0, deadline - time.monotonic()))
+            _kill_job(run.process, timeout_s)
             self.store.finish(job_id, run.attempt, "failed", error=INTERRUPTED, interrupted=True)
+        self._lease.release()
 
     # -- API ------------------------------------------------------------------------------
 
@@ -134,11 +158,7 @@ class JobManager:
         Raises:
             QueueFull: ``max_queued`` jobs are already waiting.
         """
-        if self.store.count("queued") >= self.max_queued:
-            raise QueueFull(
-                f"the server already has {self.max_queued} queued jobs; retry when some finish"
-            )
-        job = self.store.create(request)
+        job = self.store.create(request, max_queued=self.max_queued)
         self._wake.set()
         return job
 
@@ -186,7 +206,9 @@ class JobManager:
         for job_id, run in items:
             if run.process.is_alive():
                 if run.cancel_deadline is not None and now >= run.cancel_deadline:
-                    _terminate(run.process, 2.0)
+                    # It did not stop on its own (e.g. stuck in a long evaluation that holds
+                    # the GIL): kill it with everything it started.
+                    _kill_job(run.process, 2.0)
                 continue
             run.process.join(0)
             with self._lock:
@@ -246,11 +268,21 @@ class JobManager:
                     run.cancel_deadline = time.monotonic() + self.grace_s
 
 
-def _terminate(process: multiprocessing.process.BaseProcess, timeout_s: float) -> None:
-    """SIGTERM, then SIGKILL if it lingers."""
+def _kill_group(pid: int | None) -> None:
+    """SIGKILL the process group a worker leads (it makes one at start), if it still exists."""
+    if pid is None:
+        return
+    try:
+        # Only a group the worker itself leads: never the server's own group.
+        if os.getpgid(pid) == pid and os.getpgrp() != pid:
+            os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone (or not ours any more)
+
+
+def _kill_job(process: multiprocessing.process.BaseProcess, timeout_s: float) -> None:
+    """SIGKILL a worker and every process in its group; wait for the worker to go."""
     if process.is_alive():
-        process.terminate()
-        process.join(timeout_s)
-    if process.is_alive():
-        process.kill()
+        _kill_group(process.pid)
+        process.kill()  # in case it had not made its group yet
         process.join(timeout_s)

@@ -1,7 +1,9 @@
 """Request and response models of the HTTP API (pydantic; they also define the OpenAPI schema).
 
 Every limit a client can hit is declared here, so a bad request is answered with a 422 that
-names the field, never with a 500 from deep inside a job.
+names the field, never with a 500 from deep inside a job. Requests are strict: a JSON value of
+the wrong type is refused rather than converted (``true`` is not the budget 1, ``"100"`` is not
+100, ``1.5`` is not a seed).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class SolveRequest(BaseModel):
         revision: Revision method before search; null uses the solver's default.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION, examples=["open the door"])
     task: str | None = Field(default=None, min_length=1, max_length=100, examples=["karel/DoorKey"])

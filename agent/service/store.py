@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envs.errors import LlmgsError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -52,6 +54,10 @@ CREATE TABLE IF NOT EXISTS artifacts (
 """
 
 INTERRUPTED = "interrupted: the server stopped while this job was running"
+
+
+class QueueFull(LlmgsError):
+    """The server already holds as many queued jobs as it accepts."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +138,27 @@ class JobStore:
 
     # -- jobs -----------------------------------------------------------------------------
 
-    def create(self, request: dict[str, Any]) -> JobRecord:
-        """Add a queued job; returns it."""
+    def create(self, request: dict[str, Any], max_queued: int | None = None) -> JobRecord:
+        """Add a queued job; returns it.
+
+        Args:
+            request: The job's arguments.
+            max_queued: Refuse the job when this many are already queued. The count and the
+                insert are one write transaction, so concurrent submissions (from any
+                process) can never overshoot it.
+
+        Raises:
+            QueueFull: ``max_queued`` jobs are already queued.
+        """
         job_id = uuid.uuid4().hex
         now = time.time()
         with self._transaction() as db:
+            if max_queued is not None:
+                queued = db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'")
+                if int(queued.fetchone()[0]) >= max_queued:
+                    raise QueueFull(
+                        f"the server already has {max_queued} queued jobs; retry when some finish"
+                    )
             db.execute(
                 "INSERT INTO jobs (id, status, request, created) VALUES (?, 'queued', ?, ?)",
                 (job_id, json.dumps(request), now),

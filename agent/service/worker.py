@@ -5,6 +5,14 @@ The job function is named by a ``"module:function"`` reference and called as
 result with ``to_dict()`` (``agent.solve``'s ``SolveResult``) or a plain dict. Everything the
 worker writes goes through :class:`~agent.service.store.JobStore` under the job's attempt
 token, so a cancelled or interrupted job is never overwritten.
+
+A worker never outlives its server by more than a moment, even when its job is stuck in code
+that never polls ``should_stop`` and holds the GIL (a long compiled evaluation, a C call): on
+Linux the kernel kills it when its parent, the fork server, dies (``PR_SET_PDEATHSIG``); the
+fork server exits as soon as the server is gone, because workers close their copies of its
+"alive" pipe. A watchdog thread checks the server's pid every :data:`WATCH_S` seconds as well.
+The worker leads its own process group, so the server can kill a cancelled job together with
+every process it started.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -36,6 +45,10 @@ PROGRESS_KEYS: tuple[str, ...] = (
 THROTTLE_S = 0.25
 #: Events stored per job at most; a marker says when the rest were dropped.
 MAX_EVENTS = 20_000
+#: Seconds between the watchdog's checks that the server is still alive.
+WATCH_S = 0.2
+#: Linux ``prctl`` option that sends a signal to this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 def resolve(ref: str) -> JobFunction:
@@ -201,6 +214,57 @@ class _Orphan:
         return self._gone
 
 
+def die_with_parent() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux); True if set."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _let_fork_server_go() -> None:
+    """Close this worker's copy of the fork server's "alive" pipe.
+
+    Every process a fork server starts inherits the write end of that pipe, and the fork server
+    exits only once every copy is closed. A worker keeping its copy would keep the fork server
+    alive after the server's death, and the parent-death signal would never come.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if server is None or not isinstance(fd, int):
+        return
+    try:
+        os.close(fd)
+    except OSError:
+        pass  # already closed: nothing keeps the fork server alive on our behalf
+    server._forkserver_alive_fd = None
+
+
+def _own_group() -> None:
+    """Lead a new process group, so that a cancel can kill the job's children with it."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass  # e.g. already a session leader: the server then kills this process alone
+
+
+def _watch(orphaned: _Orphan, store: JobStore, job_id: str, attempt: str) -> None:
+    """Watchdog thread: once the server is gone, record the interruption and exit at once."""
+    while not orphaned():
+        time.sleep(WATCH_S)
+    store.finish(job_id, attempt, "failed", error=INTERRUPTED, interrupted=True)
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)  # this worker and whatever it started
+    os._exit(1)
+
+
 def main(
     db_path: str,
     job_id: str,
@@ -227,9 +291,18 @@ def main(
     os.environ.update(env or {})
     # Ctrl-C in a terminal reaches the whole process group; the server decides our fate.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    store = JobStore(db_path)
-    sink = EventSink(store, job_id, attempt)
+    _own_group()
     orphaned = _Orphan(server_pid)
+    die_with_parent()  # before the fork server can go, so that its death is never missed
+    _let_fork_server_go()
+    store = JobStore(db_path)
+    if orphaned():  # the server died before the kernel could be told to watch for it
+        store.finish(job_id, attempt, "failed", error=INTERRUPTED, interrupted=True)
+        return
+    sink = EventSink(store, job_id, attempt)
+    threading.Thread(
+        target=_watch, args=(orphaned, store, job_id, attempt), name="llmgs-watchdog", daemon=True
+    ).start()
 
     def should_stop() -> bool:
         # A vanished server means nobody will read the result: stop rather than run on.

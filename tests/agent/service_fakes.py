@@ -1,11 +1,17 @@
 """Job functions for the service tests (same signature as ``agent.service.runner.solve_job``).
 
 They are real functions run in real worker processes: ``search_job`` solves by plain search,
-``slow_job`` runs until it is stopped, ``crash_job`` fails.
+``slow_job`` runs until it is stopped, ``crash_job`` fails, ``stuck_job`` and
+``stuck_with_child_job`` never poll ``should_stop`` (they hold the GIL, as a long compiled
+evaluation does).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -78,3 +84,27 @@ def search_or_wait(description: str, **kwargs: Any) -> dict[str, Any]:
     if (kwargs.get("budget") or 0) >= 1_000_000:
         return slow_job(description, **kwargs)
     return search_job(description, **kwargs)
+
+
+def _hold_the_gil() -> None:
+    """Backtrack exponentially in ``re`` (C code that holds the GIL): decades for 64 chars."""
+    re.fullmatch(r"(a+)+b", "a" * 64)
+
+
+def stuck_job(
+    description: str, *, on_event: OnEvent, should_stop: Callable[[], bool], **_: Any
+) -> dict[str, Any]:
+    """Reports its pid, then never returns nor polls ``should_stop``, and holds the GIL."""
+    on_event({"event": "pids", "worker": os.getpid()})
+    _hold_the_gil()
+    return {}
+
+
+def stuck_with_child_job(
+    description: str, *, on_event: OnEvent, should_stop: Callable[[], bool], **_: Any
+) -> dict[str, Any]:
+    """Like ``stuck_job``, with a child process of its own (as a search's evaluation pool)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)"])
+    on_event({"event": "pids", "worker": os.getpid(), "child": child.pid})
+    _hold_the_gil()
+    return {}

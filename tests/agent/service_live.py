@@ -1,7 +1,13 @@
-"""A real llmgs service on a loopback port, run by uvicorn in a thread of the test process."""
+"""A real llmgs service on a loopback port: in a thread of the test process (:func:`live_service`)
+or as an ``llmgs serve`` subprocess (:func:`serve_process`)."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +23,7 @@ from agent.service.jobs import JobManager
 from agent.service.store import JobStore
 
 TERMINAL = ("succeeded", "failed", "cancelled")
+HERE = Path(__file__).parent
 
 
 @dataclass
@@ -44,6 +51,7 @@ def live_service(
     max_workers: int = 1,
     max_queued: int = 100,
     max_budget: int = 1_000_000,
+    max_body_bytes: int | None = None,
     runs_dir: Path | None = None,
     cache_dir: Path | None = None,
     solve_options: dict[str, object] | None = None,
@@ -55,6 +63,7 @@ def live_service(
         runs_dir=str(runs_dir) if runs_dir is not None else None,
         cache_dir=str(cache_dir) if cache_dir is not None else None,
         solve_options=dict(solve_options or {}),
+        **({"max_body_bytes": max_body_bytes} if max_body_bytes is not None else {}),
     )  # fmt: skip
     store = JobStore(db)
     manager = JobManager(
@@ -78,6 +87,62 @@ def live_service(
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def serve_command(db: Path, job_function: str, *extra: str) -> list[str]:
+    """The ``llmgs serve`` command line of a test server on a free loopback port."""
+    return [sys.executable, "-m", "agent.cli", "serve", "--port", "0", "--db", str(db),
+            "--workers", "1", "--job-function", job_function, "--log-level", "info",
+            *extra]  # fmt: skip
+
+
+def serve_env() -> dict[str, str]:
+    """The environment of a test server (it imports the job functions of ``service_fakes``)."""
+    path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path}
+
+
+@contextmanager
+def serve_process(
+    db: Path, job_function: str, log: Path, *extra: str
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``llmgs serve --port 0`` as a subprocess; yields it and its base URL."""
+    with log.open("w") as out:
+        # Its own session, so that the test can watch (and clean up) its whole process group.
+        proc = subprocess.Popen(
+            serve_command(db, job_function, *extra), stdout=out, stderr=subprocess.STDOUT,
+            env=serve_env(), start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        port = None
+        while port is None:
+            found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", log.read_text())
+            port = int(found.group(1)) if found else None
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"llmgs serve did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def pid_gone(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` s for process ``pid`` to exit (a zombie counts as gone)."""
+    from agent.service.worker import process_alive
+
+    deadline = time.monotonic() + timeout
+    while process_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def wait_for(

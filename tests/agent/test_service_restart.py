@@ -7,13 +7,8 @@ the orphaned worker must notice on its own and may not overwrite what the new se
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -21,50 +16,14 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the service needs the 'serve' extra")
 
-from service_live import read_events, wait_for  # noqa: E402
-
-HERE = Path(__file__).parent
-
-
-@contextmanager
-def serve(db: Path, job_function: str, log: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """``llmgs serve --port 0`` as a subprocess; yields it and its base URL."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
-    }
-    cmd = [sys.executable, "-m", "agent.cli", "serve", "--port", "0", "--db", str(db),
-           "--workers", "1", "--job-function", job_function, "--log-level", "info"]  # fmt: skip
-    with log.open("w") as out:
-        # Its own session, so that the test can watch (and clean up) its whole process group.
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + 60
-        port = None
-        while port is None:
-            found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", log.read_text())
-            port = int(found.group(1)) if found else None
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"llmgs serve did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-        yield proc, f"http://127.0.0.1:{port}"
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+from service_live import read_events, serve_process, wait_for  # noqa: E402
 
 
 def test_restart_keeps_results_and_marks_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "jobs.sqlite3"
     quick = {"description": "pick up the key and open the door", "model": None, "budget": 200}
     endless = {**quick, "budget": 1_000_000}  # service_fakes.search_or_wait waits on these
-    with serve(db, "service_fakes:search_or_wait", tmp_path / "a.log") as (proc, url):
+    with serve_process(db, "service_fakes:search_or_wait", tmp_path / "a.log") as (proc, url):
         with httpx.Client(base_url=url, timeout=30) as http:
             done_id = http.post("/v1/solve", json=quick).json()["id"]
             before = wait_for(http, done_id, ("succeeded",), timeout=120)
@@ -76,7 +35,7 @@ def test_restart_keeps_results_and_marks_interrupted(tmp_path: Path) -> None:
         proc.wait(10)
         # The orphaned worker notices and exits, and its fork server with it.
         group_gone = _wait_group_gone(proc.pid, timeout=20)
-    with serve(db, "service_fakes:search_or_wait", tmp_path / "b.log") as (_, url):
+    with serve_process(db, "service_fakes:search_or_wait", tmp_path / "b.log") as (_, url):
         with httpx.Client(base_url=url, timeout=30) as http:
             after = http.get(f"/v1/jobs/{done_id}").json()
             interrupted = http.get(f"/v1/jobs/{slow_id}").json()
