@@ -1,8 +1,14 @@
-"""``llmgs models``: the configured backends, whether each answers, and the local models."""
+"""``llmgs models``: the configured backends, whether each answers, and the local models.
+
+Each installed embedded model is tried for real: its llama.cpp server process is started and
+asked for a few tokens, so a runtime that crashes on this CPU shows as ``crashed`` with the
+signal instead of "ok" (the weights and the import alone prove nothing).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -11,8 +17,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from agent.llm import local_model
+from envs.errors import LlmgsError
 
 _TIMEOUT_S = 2.0
 
@@ -26,59 +34,97 @@ class BackendStatus:
         kind: ``embedded``, ``hosted`` or ``server``.
         ready: Whether a call would be expected to work now.
         status: What was found, in words, with what to do when not ready.
+        probe: Embedded models: what a short generation in the model's server process gave:
+            ``ok``, ``crashed``, ``missing``, ``error`` or ``skipped`` (``--no-probe``).
+        signal: The signal that ended a crashed runtime (11 for SIGSEGV), else None.
+        load_s: Seconds from starting the server process to serving the loaded model.
+        prompt_tok_s: Prompt evaluation speed measured by llama.cpp.
+        gen_tok_s: Generation speed measured by llama.cpp.
     """
 
     model: str
     kind: str
     ready: bool
     status: str
+    probe: str | None = None
+    signal: int | None = None
+    load_s: float | None = None
+    prompt_tok_s: float | None = None
+    gen_tok_s: float | None = None
 
 
-def _local_status() -> list[BackendStatus]:
+PROBE_PROMPT = "Write a Python function run() that moves a robot forward twice."
+
+
+def probe_local(model: str, *, max_tokens: int = 16, gguf: Path | None = None) -> BackendStatus:
+    """Start ``model``'s server in a child process, generate a few tokens, and report.
+
+    A crash of the runtime (a signal) is reported, never raised: this is the check a user runs
+    to find out whether the embedded model works on this machine.
+    """
+    from agent.llm import bench, local_server
+
+    messages = [{"role": "user", "content": PROBE_PROMPT}]
+    try:
+        server = local_server.ensure(
+            model, gguf=gguf, n_ctx=2048, show_progress=False, private=True
+        )
+        try:
+            speed = bench.measure(server, messages, max_tokens)
+        finally:
+            server.stop()
+    except local_server.RuntimeCrashed as exc:
+        kind = "crashed" if exc.signal is not None else "error"
+        return BackendStatus(model, "embedded", False, str(exc), kind, exc.signal)
+    except LlmgsError as exc:
+        return BackendStatus(model, "embedded", False, str(exc), "error")
+    status = (
+        f"generated {speed.generated_tokens} tokens in its server process: loaded in "
+        f"{server.load_s:.1f} s, prompt {speed.prompt_tok_s} tok/s, generation "
+        f"{speed.gen_tok_s} tok/s"
+    )
+    return BackendStatus(model, "embedded", True, status, "ok", None, round(server.load_s, 2),
+                         speed.prompt_tok_s, speed.gen_tok_s)  # fmt: skip
+
+
+def _local_status(probe: bool, max_tokens: int) -> list[BackendStatus]:
     runtime = importlib.util.find_spec("llama_cpp") is not None
     rows = []
     for name, spec in local_model.LOCAL_MODELS.items():
+        model = f"local/{name}"
         path = local_model.model_dir() / spec.filename
-        if not runtime:
-            rows.append(
-                BackendStatus(
-                    f"local/{name}",
-                    "embedded",
-                    False,
-                    f"llama-cpp-python missing: {local_model.INSTALL_HINT}",
-                )
-            )
-        elif path.is_file() and path.stat().st_size == spec.size:
-            rows.append(BackendStatus(f"local/{name}", "embedded", True, f"assembled at {path}"))
-        elif local_model.weights_installed(spec):
-            rows.append(
-                BackendStatus(
-                    f"local/{name}",
-                    "embedded",
-                    True,
-                    f"weights installed; assembled on first use ({spec.size >> 20} MiB)",
-                )
-            )
+        assembled = path.is_file() and path.stat().st_size == spec.size
+        if not assembled and not local_model.weights_installed(spec):
+            status = f"weights not installed: {local_model.INSTALL_HINT}"
+            rows.append(BackendStatus(model, "embedded", False, status, "missing"))
+        elif not runtime:
+            status = f"llama-cpp-python missing: run ./install.sh ({local_model.INSTALL_HINT})"
+            rows.append(BackendStatus(model, "embedded", False, status, "missing"))
+        elif probe:
+            rows.append(probe_local(model, max_tokens=max_tokens))
         else:
-            rows.append(
-                BackendStatus(
-                    f"local/{name}",
-                    "embedded",
-                    False,
-                    f"weights not installed: {local_model.INSTALL_HINT}",
-                )
+            where = (
+                f"assembled at {path}"
+                if assembled
+                else f"weights installed; assembled on first use ({spec.size >> 20} MiB)"
             )
+            rows.append(BackendStatus(model, "embedded", True, where, "skipped"))
     gguf = os.environ.get("LLMGS_GGUF")
     if gguf:
         exists = os.path.isfile(gguf)
-        rows.append(
-            BackendStatus(
-                "local/<any> (LLMGS_GGUF)",
-                "embedded",
-                exists and runtime,
-                f"{gguf} {'found' if exists else 'does not exist'}",
+        if exists and probe:
+            row = probe_local("local/gguf", max_tokens=max_tokens, gguf=Path(gguf))
+            rows.append(dataclasses.replace(row, model="local/<any> (LLMGS_GGUF)"))
+        else:
+            rows.append(
+                BackendStatus(
+                    "local/<any> (LLMGS_GGUF)",
+                    "embedded",
+                    exists and runtime,
+                    f"{gguf} {'found' if exists else 'does not exist'}",
+                    "skipped" if exists else "missing",
+                )
             )
-        )
     return rows
 
 
@@ -141,14 +187,18 @@ def _server_status(api_base: str) -> BackendStatus:
     )
 
 
-def collect(api_base: str | None = None, *, network: bool = True) -> list[BackendStatus]:
+def collect(
+    api_base: str | None = None, *, network: bool = True, probe: bool = True, max_tokens: int = 16
+) -> list[BackendStatus]:
     """Status of every backend llmgs knows about.
 
     Args:
         api_base: Also check this OpenAI-compatible server.
         network: Check remote and server backends (short timeouts); off: local models only.
+        probe: Generate a few tokens with each installed embedded model, in its server process.
+        max_tokens: Tokens each probe generates.
     """
-    rows = _local_status()
+    rows = _local_status(probe, max_tokens)
     if network:
         rows.append(_openai_status())
         rows.append(_ollama_status())
@@ -162,22 +212,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "models",
         help="list model backends, whether each is reachable, and the local models' status",
-        description="Show every model backend: the embedded local models (installed, assembled), "
-        "OpenAI (key set, reachable), Ollama, and an OpenAI-compatible server given by --api-base.",
+        description="Show every model backend: the embedded local models (each installed one "
+        "generates a few tokens in its own server process: ok, crashed with the signal, "
+        "missing or error, with load time and prompt and generation speed), OpenAI (key set, "
+        "reachable), Ollama, and an OpenAI-compatible server given by --api-base.",
     )
     parser.add_argument("--api-base", default=None, help="also check this server")
     parser.add_argument("--offline", action="store_true", help="check local models only")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--no-probe", action="store_true", help="do not run the embedded models, only look"
+    )
+    parser.add_argument("--max-tokens", type=int, default=16, help="tokens each probe generates")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``llmgs models``; returns the exit code."""
-    rows = collect(args.api_base, network=not args.offline)
+    rows = collect(
+        args.api_base, network=not args.offline, probe=not args.no_probe, max_tokens=args.max_tokens
+    )
+    # Non-zero when an embedded model that is installed does not work here (scripts, CI).
+    code = 1 if any(r.probe in ("crashed", "error") for r in rows) else 0
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
-        return 0
+        return code
     width = max(len(r.model) for r in rows)
     for r in rows:
         mark = "ok " if r.ready else "-- "
-        print(f"{mark} {r.model:<{width}}  {r.kind:<8}  {r.status}")
-    return 0
+        probe = f"[{r.probe}] " if r.probe not in (None, "ok", "skipped") else ""
+        print(f"{mark} {r.model:<{width}}  {r.kind:<8}  {probe}{r.status}")
+    return code
