@@ -60,10 +60,10 @@ class RequestGuard:
             return
         length = headers.get("content-length")
         if length is not None:
-            if not (length.isascii() and length.isdigit() and len(length) <= 18):
+            if not (length.isascii() and length.isdigit()):
                 await _reply(send, 400, f"Content-Length must be a byte count, got {length[:40]!r}")
                 return
-            if int(length) > self.max_body_bytes:
+            if len(length) > 18 or int(length) > self.max_body_bytes:
                 await _reply(send, 413, self._too_large())
                 return
         body = bytearray()

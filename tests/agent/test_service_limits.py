@@ -84,8 +84,9 @@ def test_token_holder_still_gets_the_body_limit(guarded: Live) -> None:
     assert b"at most 65536 bytes" in answer
 
 
-def test_announced_body_over_the_limit_is_413_at_once(live: Live) -> None:
-    answer = _raw(live.url, _head(str(LIMIT + 1)), b"{")
+@pytest.mark.parametrize("length", [LIMIT + 1, 200 * 2**20, 10**18])
+def test_announced_body_over_the_limit_is_413_at_once(live: Live, length: int) -> None:
+    answer = _raw(live.url, _head(str(length)), b"{")
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert f"at most {LIMIT} bytes".encode() in answer
 
