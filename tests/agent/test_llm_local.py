@@ -1,4 +1,9 @@
-"""The embedded model: assembly and verification (fake parts), and real 0.5B calls (``llm``)."""
+"""The embedded model: assembly and verification (fake parts), and real 0.5B calls (``llm``).
+
+The real calls go through the model's llama.cpp server process, as in production; they share
+one server (same file, n_ctx and threads). A runtime that crashes on this CPU fails them with
+``RuntimeCrashed``, whose message names the signal and the fix (see test_local_server.py).
+"""
 
 from __future__ import annotations
 
@@ -99,12 +104,12 @@ def test_local_model_answers_n_samples_and_repeats_from_cache(cache_dir: Path) -
     out = gateway.complete(PROMPT, settings)
     assert len(out.items) == 2
     assert all(c.text.strip() and not c.cached for c in out.items)
-    assert out.usage.calls == 1
+    assert out.usage.calls == 2  # the server answers one sample a request: asked again, seed + 1
     assert out.usage.prompt_tokens > 0 and out.usage.completion_tokens > 0
     assert out.usage.cost_usd == 0.0
     again = gateway.complete(PROMPT, settings)
     assert again.texts == out.texts and all(c.cached for c in again.items)
-    assert again.usage.calls == 0 and gateway.usage.calls == 1
+    assert again.usage.calls == 0 and gateway.usage.calls == 2
 
 
 @pytest.mark.llm
@@ -122,8 +127,8 @@ def test_cli_llm_local_fresh_then_cached(cache_dir: Path, no_api_keys: None) -> 
 
 @pytest.mark.llm
 def test_prompt_longer_than_context_is_a_clear_error_not_retried(cache_dir: Path) -> None:
-    gateway = Gateway(LLMConfig(model=SMALL, n_ctx=512, cache="off"), show_progress=False)
-    long_prompt = [{"role": "user", "content": "move turn_left " * 600}]
+    gateway = Gateway(LLMConfig(model=SMALL, n_ctx=2048, cache="off"), show_progress=False)
+    long_prompt = [{"role": "user", "content": "move turn_left " * 1500}]
     with pytest.raises(LLMError, match="does not fit the model's context") as info:
         gateway.complete(long_prompt, SamplingSettings(max_tokens=4))
     assert not info.value.retryable
@@ -157,3 +162,15 @@ def test_a_users_own_gguf_is_loaded_and_keyed_by_its_path(
     assert str(own.resolve()) in gateway.model_id
     out = gateway.complete(PROMPT, SamplingSettings(max_tokens=4, seed=0))
     assert out.items[0].text.strip() and out.usage.completion_tokens > 0
+
+
+@pytest.mark.llm
+def test_models_probe_generates_in_a_child_process_and_reports_speeds() -> None:
+    from agent.commands.models import probe_local
+
+    row = probe_local(SMALL, max_tokens=8)
+    assert row.probe == "ok", row.status  # a crash here names its signal and the fix
+    assert row.ready and row.signal is None
+    assert row.load_s is not None and row.load_s > 0
+    assert row.prompt_tok_s is not None and row.prompt_tok_s > 0
+    assert row.gen_tok_s is not None and row.gen_tok_s > 0
