@@ -32,11 +32,17 @@ CHECKS = [
 ]
 
 
+TOKEN = "fuzz-token"
+
+
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def api_schema(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[object, str | None]]:
+    """The schema of a live server, with the token it requires (``request.param``)."""
     db = tmp_path_factory.mktemp("fuzz") / "jobs.sqlite3"
-    with live_service(db, "service_fakes:instant_job", max_queued=10) as svc:
-        yield schemathesis.openapi.from_url(svc.url + "/openapi.json")
+    with live_service(db, "service_fakes:instant_job", max_queued=10, token=request.param) as svc:
+        yield schemathesis.openapi.from_url(svc.url + "/openapi.json"), request.param
 
 
 def _operations(schema: object) -> list[object]:
@@ -44,10 +50,19 @@ def _operations(schema: object) -> list[object]:
 
 
 # The schemathesis pytest plugin does not run on this pytest, so the fuzzing loop is explicit:
-# every operation, with data the schema allows and data it forbids.
-@pytest.mark.parametrize("mode", ["positive", "negative"])
-def test_api_conforms_to_its_schema(api_schema: object, mode: str) -> None:
-    operations = _operations(api_schema)
+# every operation, with data the schema allows and data it forbids. A token-protected server
+# is fuzzed with valid data only, every request carrying the token (to get past the 401): negative
+# data there would include a missing token, which the fixed header would contradict.
+@pytest.mark.parametrize(
+    ("api_schema", "mode"),
+    [(None, "positive"), (None, "negative"), (TOKEN, "positive")],
+    ids=["open-positive", "open-negative", "token-positive"],
+    indirect=["api_schema"],
+)
+def test_api_conforms_to_its_schema(api_schema: tuple[object, str | None], mode: str) -> None:
+    schema, token = api_schema
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+    operations = _operations(schema)
     assert len(operations) >= 7
     for operation in operations:
         raw = operation.definition.raw  # type: ignore[attr-defined]
@@ -63,6 +78,6 @@ def test_api_conforms_to_its_schema(api_schema: object, mode: str) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def fuzz(case: schemathesis.Case) -> None:
-            case.call_and_validate(checks=CHECKS, timeout=10)
+            case.call_and_validate(checks=CHECKS, timeout=10, headers=headers)
 
         fuzz()
