@@ -204,8 +204,12 @@ CALLER_FRAMES = 300
 
 
 def _karel_walkers(text: str, tmp_path: Path) -> None:
+    import numpy as np
+
     from agent.conversion.to_python import to_python, to_python_with_lines
+    from agent.revision_feedback import format_trace
     from envs.karel.render import save_gif
+    from search.space import neighbour
 
     program = parse(text)
     assert parse(str(program)) == program
@@ -216,8 +220,10 @@ def _karel_walkers(text: str, tmp_path: Path) -> None:
     python = envs.make("karel/Harvester", n=2, engine="python")
     compiled = envs.make("karel/Harvester", n=2, engine="compiled")
     assert python.returns(program) == compiled.returns(program)
-    python.rollout(program, 1, trace=True)
+    rollout = python.rollout(program, 1, trace=True)
+    format_trace(rollout, program, "", with_program_lines=True, full_program=True)
     save_gif(python, text, tmp_path / "deep.gif", 0, cell=4)
+    neighbour(program, np.random.RandomState(0), "karel")  # an LLM seed entering the search
 
 
 def _minigrid_walkers(text: str) -> None:
