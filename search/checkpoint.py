@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,17 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def warn_unwritten(what: Path, err: OSError) -> None:
+    """Report on stderr that a side file of a run could not be written (a full disk, a folder
+    made read-only): the search and its result go on without it."""
+    print(
+        f"warning: could not write {what}: {err.strerror or err} (the search goes on; its "
+        "result is printed as usual)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def save(run_dir: Path, state: dict[str, Any], keys: np.ndarray, values: np.ndarray) -> None:

@@ -72,6 +72,7 @@ class SearchRun:
         self.pool: Any = None
         self._snapshot: dict[str, Any] | None = None
         self._last_save = time.monotonic()
+        self._save_failed = False
 
     # -- events ------------------------------------------------------------------------------
     def _on_best(self, count: int, best: float, text: str) -> None:
@@ -182,8 +183,14 @@ class SearchRun:
             return
         keys, values = self.ev.cache_arrays()
         n = self._snapshot["cache_len"]
-        checkpoint.save(self.run_dir, self._snapshot, keys[:n], values[:n])
         self._last_save = now
+        try:
+            checkpoint.save(self.run_dir, self._snapshot, keys[:n], values[:n])
+        except OSError as err:  # a full disk costs the checkpoint, never the search
+            if not self._save_failed:
+                self._save_failed = True
+                checkpoint.warn_unwritten(self.run_dir / checkpoint.STATE_FILE, err)
+            return
         self.emit("checkpoint", evaluations=self._snapshot["evaluator"]["count"])
 
     def restore(self) -> bool:
@@ -285,7 +292,11 @@ def execute(run: SearchRun, seeds: list[Program | str] | None) -> SearchResult:
     result = _result(run, reason)
     run.save(force=True)
     if run.run_dir is not None and reason != "interrupted":
-        (run.run_dir / checkpoint.RESULT_FILE).write_text(result.to_json(), encoding="utf-8")
+        path = run.run_dir / checkpoint.RESULT_FILE
+        try:
+            path.write_text(result.to_json(), encoding="utf-8")
+        except OSError as err:
+            checkpoint.warn_unwritten(path, err)
     run.emit("run_finished", **{k: v for k, v in result.to_dict().items() if k != "curve"})
     run.close()
     return result

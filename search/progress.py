@@ -20,15 +20,33 @@ class EventLog:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._file: TextIO = path.open("a", encoding="utf-8")
+        self._failed = False
 
     def __call__(self, event: Event) -> None:
-        self._file.write(json.dumps(event) + "\n")
-        self._file.flush()
+        if self._failed:
+            return
+        try:
+            self._file.write(json.dumps(event) + "\n")
+            self._file.flush()
+        except OSError as err:  # a full disk costs the log, never the search
+            self._failed = True
+            print(
+                f"warning: could not write {self.path}: {err.strerror or err} (the search "
+                "goes on without its event log)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
-        """Close the file."""
-        self._file.close()
+        """Close the file (a failure to flush it was or is reported, not raised)."""
+        try:
+            self._file.close()
+        except OSError:
+            if not self._failed:
+                self._failed = True
+                print(f"warning: could not write {self.path}", file=sys.stderr, flush=True)
 
 
 class Emitter:

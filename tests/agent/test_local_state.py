@@ -232,3 +232,43 @@ def test_a_damaged_checkpoint_is_a_clear_error(
     assert kind in err and "--run-dir" in err and "Traceback" not in err
     after = {f.name: f.read_bytes() for f in run.iterdir() if f.name != "events.jsonl"}
     assert after == before
+
+
+def test_a_full_disk_during_a_search_loses_side_files_not_the_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import search.checkpoint as checkpoint
+    import search.progress as progress
+
+    real_write = Path.write_text
+    run = tmp_path / "run"
+
+    def full(self: Path, *args: object, **kwargs: object) -> int:
+        if self.parent == run:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_write(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    class FullLog(progress.EventLog):
+        def __call__(self, event: dict) -> None:
+            self._file = FullDisk()  # type: ignore[assignment]
+            super().__call__(event)
+
+    class FullDisk:
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(checkpoint, "save", _no_space)
+    monkeypatch.setattr(Path, "write_text", full)
+    monkeypatch.setattr("search.engine.EventLog", FullLog)
+    argv = ["search", "--task", "karel/Harvester", "--budget", "200", "--n", "4", "--json"]
+    assert main([*argv, "--run-dir", str(run), "--checkpoint-every", "0", "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert 0 < json.loads(out)["evaluations"] <= 200
+    assert err.count("warning: could not write") == 3  # checkpoint (once), result, event log
+    assert "checkpoint.json" in err and "result.json" in err and "events.jsonl" in err
