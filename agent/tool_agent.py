@@ -2,30 +2,41 @@
 
 Two loops share the tools of :mod:`agent.tools.langchain_tools`:
 
+- :func:`run_text_tool_loop`: what ``solve(mode="agent")`` runs for every model. The model
+  writes each call as JSON text and every request goes through the :class:`~agent.llm.LLM` it
+  is given (in ``solve()`` the gateway: cache and ``--cache replay``, retries, seeds,
+  ``max_tokens``, usage, errors), so agent mode has no side door to the backend. Each answer
+  must hold ``{"tool": NAME, "arguments": {...}}`` (or Qwen's ``{"name": ..., "arguments":
+  ...}``) or ``{"final": PROGRAM}``; an answer with a Python program and no call is converted
+  and rolled out, so a small model that forgets the format still makes progress.
 - :func:`run_tool_calling_agent`: LangChain's tool-calling API (``bind_tools`` on a chat
-  model, ``AIMessage.tool_calls`` in, ``ToolMessage`` out) for capable models (OpenAI, ...).
-- :func:`run_text_tool_loop`: for local models that write tool calls as JSON text
-  (spec/local-llm.md: the 1.5B model gets no structured ``tool_calls``). Each answer must hold
-  ``{"tool": NAME, "arguments": {...}}`` (or Qwen's ``{"name": ..., "arguments": ...}``) or
-  ``{"final": PROGRAM}``; an answer with a Python program and no call is converted and rolled
-  out, so a small model that forgets the format still makes progress.
+  model, ``AIMessage.tool_calls`` in, ``ToolMessage`` out), for a LangChain chat model of
+  the user's own; ``solve()`` does not use it.
 
-After the loop, any budget left is spent by Scheduled HC from the best programs the tools saw
-(the LLM-GS finishing step), so agent mode never returns less than its search could find.
+Arguments written by the model are never trusted: a bad call (unknown tool, wrong argument
+names or types, a budget of "all remaining") is answered with ``error: ...`` and the loop
+goes on. After the loop, any budget left is spent by Scheduled HC from the best programs the
+tools saw (the LLM-GS finishing step), so agent mode never returns less than its search could
+find.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from agent.events import Emitter
 from agent.llm.types import LLM, SamplingSettings
+from agent.tools.arguments import bind_arguments
 from agent.tools.langchain_tools import ToolState, describe_tools, make_tools, tool_functions
-from envs.errors import LlmgsError
+from envs.errors import ConfigError, LlmgsError
 from envs.task import Task
+
+#: Sampling temperature of the tool-driving model: lower than proposals', a call must parse.
+AGENT_TEMPERATURE = 0.7
 
 _INSTRUCTIONS = """You can use tools. To call a tool, answer with one JSON object and nothing else:
 {{"tool": "<name>", "arguments": {{...}}}}
@@ -73,19 +84,22 @@ def parse_tool_call(text: str) -> dict[str, Any] | None:
                 return {"final": str(obj["final"])}
             name = obj.get("tool", obj.get("name"))
             args = obj.get("arguments", obj.get("args", {}))
-            if isinstance(name, str) and isinstance(args, dict):
+            if isinstance(name, str):
+                # Arguments of the wrong shape are the tool's to reject, in words.
                 return {"tool": name, "arguments": args}
         start = text.find("{", start + 1)
     return None
 
 
-def _call(fns: dict[str, Callable[..., str]], name: str, args: dict[str, Any]) -> str:
+def _call(fns: dict[str, Callable[..., str]], name: str, args: Any) -> str:
+    """Run one tool call written by the model; any fault of the call is answered in words."""
     if name not in fns:
         return f"error: no tool {name!r}; the tools are {', '.join(fns)}"
     try:
-        return fns[name](**args)
-    except TypeError as exc:  # wrong argument names from the model: tell it, do not crash
-        return f"error: bad arguments for {name}: {exc}"
+        kwargs = bind_arguments(fns[name], name, args)
+    except ConfigError as exc:
+        return f"error: {exc}"
+    return fns[name](**kwargs)
 
 
 def run_text_tool_loop(
@@ -97,8 +111,23 @@ def run_text_tool_loop(
     emit: Emitter,
     seed: int = 0,
     should_stop: Callable[[], bool] | None = None,
+    max_tokens: int = 512,
 ) -> int:
-    """Let a model call the tools by writing JSON; returns the number of tool calls made."""
+    """Let a model call the tools by writing JSON; returns the number of tool calls made.
+
+    Args:
+        llm: The model (in ``solve()``, the gateway).
+        state: The tools' shared state (task, budget, best program).
+        messages: System and user messages (the task prompt).
+        max_steps: Model answers (tool calls) allowed.
+        emit: Event emitter (``llm_progress`` per answer, ``tool_call`` per call).
+        seed: Seed of the first answer; answer ``k`` uses ``seed + k``.
+        should_stop: Polled before each answer; True ends the loop.
+        max_tokens: Tokens per answer.
+
+    Raises:
+        LLMError: The model failed (``CacheMiss`` in replay-only mode).
+    """
     from agent.conversion.acceptance import convert_answer
 
     fns = tool_functions(state)
@@ -107,8 +136,20 @@ def run_text_tool_loop(
     for step in range(1, max_steps + 1):
         if (should_stop is not None and should_stop()) or state.best_return >= 1.0:
             return step - 1
-        settings = SamplingSettings(n=1, temperature=0.7, max_tokens=512, seed=seed + step)
-        reply = llm.complete(history, settings).texts[0]
+        settings = SamplingSettings(
+            n=1, temperature=AGENT_TEMPERATURE, max_tokens=max_tokens, seed=seed + step
+        )
+        emit("llm_request", round=0, sample=step - 1, of=max_steps, n=1)
+        started = time.perf_counter()
+        answer = llm.complete(history, settings).items[0]
+        seconds = time.perf_counter() - started
+        emit(
+            "llm_progress", round=0, sample=step, of=max_steps, cached=answer.cached,
+            completion_tokens=answer.completion_tokens, seconds=round(seconds, 3),
+            tokens_per_s=None if answer.cached or seconds <= 0
+            else round(answer.completion_tokens / seconds, 1),
+        )  # fmt: skip
+        reply = answer.text
         call = parse_tool_call(reply)
         if call is None:
             outcome = convert_answer(reply, state.task.domain)
@@ -170,27 +211,12 @@ def run_tool_calling_agent(
         for call in ai.tool_calls:
             calls += 1
             tool = tools.get(call["name"])
+            # make_tools answers schema violations in words (handle_validation_error).
             result = tool.invoke(call["args"]) if tool else f"error: no tool {call['name']!r}"
             emit("tool_call", step=calls, tool=call["name"], arguments=call["args"],
                  result=result)  # fmt: skip
             history.append(ToolMessage(content=str(result), tool_call_id=call["id"]))
     return calls
-
-
-def _chat_model(cfg: Any) -> Any | None:
-    """A LangChain chat model for the config's litellm string (None without langchain-litellm).
-
-    It calls the backend directly: structured tool calls do not go through the completion
-    cache, so agent mode with a remote model is not replayable offline.
-    """
-    from agent.llm.gateway import import_litellm
-
-    import_litellm()  # sets the offline price map before langchain-litellm imports litellm
-    try:
-        from langchain_litellm import ChatLiteLLM
-    except ImportError:
-        return None
-    return ChatLiteLLM(model=cfg.model, api_base=cfg.api_base, temperature=cfg.temperature)
 
 
 def run_agent(
@@ -210,19 +236,25 @@ def run_agent(
     # gets the cancellable one.
     state = ToolState(getattr(task, "inner", task), budget, cfg.seed)
     messages = render_prompt(prompt, cfg.strategy)
-    chat = None
-    if cfg.model is not None and not cfg.is_local:
-        chat = _chat_model(cfg)
-        if chat is None:
-            emit("warning", message="langchain-litellm is not installed: using the JSON-text "
-                 "tool loop instead of structured tool calls")  # fmt: skip
-    if chat is not None:
-        steps = run_tool_calling_agent(chat, state, messages, max_steps=cfg.agent_steps, emit=emit)
-    else:
-        steps = run_text_tool_loop(
-            llm, state, messages, max_steps=cfg.agent_steps, emit=emit, seed=cfg.seed,
-            should_stop=should_stop,
-        )  # fmt: skip
+    limit = cfg.resolved_generation_s()
+    deadline = time.monotonic() + limit
+
+    def loop_over() -> bool:
+        """The run is stopped, or the generation time budget is spent (the search gets the rest)."""
+        if should_stop is not None and should_stop():
+            return True
+        if time.monotonic() < deadline:
+            return False
+        emit("warning", message=f"the generation time budget of {limit:g} s is spent: the "
+             "model is asked nothing more and the search spends the evaluations left",
+             kind="generation_time")  # fmt: skip
+        return True
+
+    # Every model, local or remote, drives the tools through ``llm`` (the gateway in solve()).
+    steps = run_text_tool_loop(
+        llm, state, messages, max_steps=cfg.agent_steps, emit=emit, seed=cfg.seed,
+        should_stop=loop_over, max_tokens=cfg.resolved_max_tokens(),
+    )  # fmt: skip
     stopped = should_stop is not None and should_stop()
     reason = "solved" if state.best_return >= 1.0 else "steps"
     if reason != "solved" and state.remaining > 0 and not stopped:

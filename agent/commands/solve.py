@@ -17,6 +17,7 @@ from typing import Any
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``solve`` subcommand."""
+    from agent.llm.backends import PROVIDER_NOTES
     from agent.pipeline.revision import METHODS
     from agent.pipeline.support import DEFAULT_SOLVE_MODEL
 
@@ -32,13 +33,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model", default=DEFAULT_SOLVE_MODEL,
         help=f"litellm model string, local/qwen2.5-coder-0.5b|1.5b, or 'none' for pure search "
-        f"(default {DEFAULT_SOLVE_MODEL})",
+        f"(default {DEFAULT_SOLVE_MODEL}). Each provider gets only the parameters litellm lists "
+        f"for it: {PROVIDER_NOTES} (docs/backends.md)",
     )  # fmt: skip
     p.add_argument("--budget", type=int, default=None, help="evaluations (default: min(task "
                    "default, 100000))")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of search and sampling")
-    p.add_argument("--samples", type=int, default=None, help="programs per round (default 32 "
-                   "remote, 8 local)")  # fmt: skip
+    p.add_argument("--samples", type=int, default=None, help="programs per round (default 8 "
+                   "for a model on this machine or network: local/, ollama/, a loopback or "
+                   "private --api-base; 32 hosted)")  # fmt: skip
+    p.add_argument("--max-tokens", type=int, default=None, help="tokens per answer (default "
+                   "384 on this machine or network, 1024 hosted)")  # fmt: skip
+    p.add_argument("--generation-s", type=float, default=None, help="wall-time budget of "
+                   "asking the model, in seconds; then the search starts with the evaluations "
+                   "left (default 300 on this machine or network, 600 hosted)")  # fmt: skip
     p.add_argument("--revision", choices=METHODS, default="none", help="revision method")
     p.add_argument("--rounds", type=int, default=3, help="revision rounds at most (default 3)")
     p.add_argument("--strategy", choices=("pythonic_dsl", "python", "dsl"),
@@ -57,7 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="completion cache; replay answers from the cache only",
     )
     p.add_argument("--cache-dir", default=None, help="completion cache folder")
-    p.add_argument("--api-base", default=None, help="OpenAI-compatible server URL")
+    p.add_argument("--api-base", default=None, help="server URL: an OpenAI-compatible server "
+                   "(http://127.0.0.1:8080/v1, with --model openai/NAME) or Ollama's "
+                   "(http://127.0.0.1:11434, with --model ollama/NAME); key from "
+                   "LLMGS_API_KEY if it needs one")  # fmt: skip
     p.add_argument("--threads", type=int, default=None, help="threads of an embedded model")
     p.add_argument("--runs-dir", default=None, help="root of run folders (default ./runs)")
     p.add_argument("--no-save", action="store_true", help="do not write a run folder")
@@ -79,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     result = solve(
         args.description or (args.task or ""), task=args.task, model=model, budget=args.budget,
         seed=args.seed, strategy=args.strategy, revision=args.revision, rounds=args.rounds,
-        samples=args.samples, mode=args.mode, instances=args.instances, cache=args.cache,
+        samples=args.samples, max_tokens=args.max_tokens, generation_s=args.generation_s,
+        mode=args.mode, instances=args.instances, cache=args.cache,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, api_base=args.api_base,
         n_threads=args.threads, save=not args.no_save, runs_dir=args.runs_dir,
         on_event=printer,

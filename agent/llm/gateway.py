@@ -3,8 +3,11 @@
 ``Gateway(LLMConfig(model=...)).complete(messages, SamplingSettings(n=4, seed=0))`` returns
 four completions. Each sample is looked up in the disk cache first; only the missing ones are
 requested, in contiguous runs whose first sample index fixes the seed (sample ``i`` uses
-``seed + i``), and a server that ignores ``n`` is simply asked again for the rest. litellm is
-imported on the first real call, never on ``import agent``.
+``seed + i``), and a server that ignores ``n`` is simply asked again for the rest. Each request
+carries only the parameters litellm lists for the provider (:mod:`agent.llm.backends`): no
+``n`` for Ollama or Anthropic (one request per sample instead), no ``seed`` where it is not
+accepted (it stays in the cache key). litellm is imported on the first real call, never on
+``import agent``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from agent.llm.backends import supported_params
 from agent.llm.cache import CachedSample, CompletionCache, cache_key
 from agent.llm.retry import call_with_retries, to_llm_error
 from agent.llm.types import Completion, Completions, LLMConfig, SamplingSettings
@@ -152,6 +156,8 @@ class Gateway:
             self._check_key()
         while missing:
             run = _contiguous_prefix(missing)
+            if len(run) > 1 and not self._accepts("n"):
+                run = run[:1]  # one request per sample, seeded seed + i
             items, call_usage = self._request(chat, settings, first=run[0], count=len(run))
             # Metered per call, so a later failure does not hide what was already spent.
             self._meter.add(call_usage)
@@ -184,6 +190,15 @@ class Gateway:
                     prompt_tokens=hit.prompt_tokens,
                 )
         return found
+
+    def _accepts(self, param: str) -> bool:
+        """Whether the provider takes ``param`` (litellm's list; the embedded model takes all).
+
+        Raises:
+            LLMError: litellm does not know the provider.
+        """
+        params = supported_params(self.config.model)
+        return params is None or param in params
 
     def _check_key(self) -> None:
         env = key_env_of(self.config)
@@ -248,14 +263,17 @@ class Gateway:
         kwargs: dict[str, Any] = {
             "model": cfg.model,
             "messages": chat,
-            "n": count,
             "temperature": settings.temperature,
-            "top_p": settings.top_p,
             "max_tokens": settings.max_tokens,
         }
-        if settings.seed is not None:
+        # Only what the provider accepts: litellm rejects the rest (UnsupportedParamsError).
+        if count > 1:
+            kwargs["n"] = count  # _accepts("n") was checked by the caller
+        if settings.top_p < 1.0 and self._accepts("top_p"):
+            kwargs["top_p"] = settings.top_p  # 1.0 is everyone's default: not sent
+        if settings.seed is not None and self._accepts("seed"):
             kwargs["seed"] = settings.seed + first
-        if settings.stop:
+        if settings.stop and self._accepts("stop"):
             kwargs["stop"] = list(settings.stop)
         if cfg.is_local:
             from agent.llm.local_model import (

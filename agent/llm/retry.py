@@ -15,7 +15,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -29,52 +29,56 @@ MAX_WAIT_S = 60.0
 _KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-*]{6,}")
 _KEY_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 
-_TRANSIENT_NAMES = frozenset(
-    {
-        "RateLimitError",
-        "Timeout",
-        "APITimeoutError",
-        "APIConnectionError",
-        "ServiceUnavailableError",
-        "InternalServerError",
-        "BadGatewayError",
-    }
-)
-_PERMANENT_NAMES = frozenset(
-    {
-        "AuthenticationError",
-        "PermissionDeniedError",
-        "BadRequestError",
-        "ContextWindowExceededError",
-        "ContentPolicyViolationError",
-        "NotFoundError",
-        "UnprocessableEntityError",
-        "UnsupportedParamsError",
-    }
-)
+
+def _litellm() -> Any:
+    from agent.llm.gateway import import_litellm
+
+    return import_litellm()
 
 
-def _class_names(exc: BaseException) -> set[str]:
-    return {cls.__name__ for cls in type(exc).__mro__}
+def _transient_types() -> tuple[type[BaseException], ...]:
+    litellm = _litellm()
+    return (
+        litellm.RateLimitError,
+        litellm.Timeout,
+        litellm.APIConnectionError,
+        litellm.ServiceUnavailableError,
+        litellm.InternalServerError,
+        litellm.BadGatewayError,
+        TimeoutError,
+        ConnectionError,
+    )
+
+
+def _permanent_types() -> tuple[type[BaseException], ...]:
+    litellm = _litellm()
+    return (
+        litellm.AuthenticationError,
+        litellm.PermissionDeniedError,
+        litellm.BadRequestError,  # ContextWindowExceeded, UnsupportedParams, ... derive from it
+        litellm.NotFoundError,
+        litellm.UnprocessableEntityError,
+        litellm.ContentPolicyViolationError,
+    )
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a failed call is worth retrying.
 
-    Classifies by exception type (litellm's typed errors and their openai bases) and, for
-    generic API errors, by HTTP status: 408, 409, 429 and 5xx are transient.
+    Decided on litellm's typed exceptions (rate limit, timeout, lost connection, 5xx); a
+    generic ``litellm.APIError`` is transient when its HTTP status is 408, 409, 429 or 5xx.
+    Everything else (bad request, authentication, unknown model, context overflow) is not.
     """
     if isinstance(exc, LLMError):
         return exc.retryable
-    names = _class_names(exc)
-    if names & _PERMANENT_NAMES:
+    if isinstance(exc, _permanent_types()):
         return False
-    if names & _TRANSIENT_NAMES:
+    if isinstance(exc, _transient_types()):
         return True
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        return status in (408, 409, 429) or status >= 500
-    return isinstance(exc, TimeoutError | ConnectionError)
+    if isinstance(exc, _litellm().APIError):
+        status = getattr(exc, "status_code", None)
+        return isinstance(status, int) and (status in (408, 409, 429) or status >= 500)
+    return False
 
 
 def retry_after_s(exc: BaseException) -> float | None:
@@ -180,26 +184,88 @@ def _default_endpoint(model: str) -> str:
     return f"the {provider} API"
 
 
+def _not_found(model: str, api_base: str | None, where: str) -> str:
+    provider, _, name = model.partition("/")
+    if provider in ("ollama", "ollama_chat"):
+        return (
+            f"Ollama at {where} has no model {name!r}: pull it with `ollama pull {name}` "
+            "(`ollama list` shows what is there)"
+        )
+    if api_base is not None:
+        return (
+            f"{where} does not serve a model named {name!r}: use a name it lists "
+            f"(`llmgs models --api-base {api_base}`), written {provider}/<that name>"
+        )
+    return f"{where} does not know model {name!r}: check the model name"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (litellm wraps the client's own)."""
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(out) < 12 and current not in out:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+def _caused_by(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:
+    return any(isinstance(e, types) for e in _chain(exc))
+
+
 def _advice(exc: BaseException, model: str, api_base: str | None, key_env: str | None) -> str:
-    names = _class_names(exc)
+    import httpx
+    import openai
+
+    litellm = _litellm()
     where = api_base or _default_endpoint(model)
-    if names & {"AuthenticationError", "PermissionDeniedError"}:
+    provider = model.split("/", 1)[0]
+    # litellm reports some lost connections as a 500 (InternalServerError "Connection
+    # error."); the client's own typed exception underneath says what really happened.
+    timed_out = (litellm.Timeout, openai.APITimeoutError, httpx.TimeoutException, TimeoutError)
+    lost = (litellm.APIConnectionError, openai.APIConnectionError, httpx.TransportError,
+            ConnectionError)  # fmt: skip
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
         if key_env:
             return f"authentication failed: check that {key_env} holds a valid key for {model}"
-        return f"authentication failed for {model}: check the server's API key settings"
-    if "ContextWindowExceededError" in names:
+        return (
+            f"{where} refused the request's key: set LLMGS_API_KEY to the key the server "
+            "expects (it is sent only to --api-base servers)"
+        )
+    if isinstance(exc, litellm.ContextWindowExceededError):
         return "the prompt does not fit the model's context: shorten it or use a larger n_ctx"
-    if "NotFoundError" in names:
-        return f"{where} does not know model {model!r}: check the model name"
-    lost = "connection error" in str(exc).lower()
-    if lost or names & {"APIConnectionError", "Timeout", "APITimeoutError"}:
+    if isinstance(exc, litellm.UnsupportedParamsError):
+        return (
+            f"litellm refused a parameter for {provider}; llmgs sends only the parameters "
+            "litellm lists for the provider, so please report this; meanwhile an "
+            "OpenAI-compatible endpoint works as openai/NAME with --api-base"
+        )
+    if isinstance(exc, litellm.NotFoundError):
+        return _not_found(model, api_base, where)
+    if _caused_by(exc, timed_out):
+        return (
+            f"{where} did not answer in time: a server on a CPU may need a smaller "
+            "max_tokens (--max-tokens) or a longer timeout (LLMConfig.timeout_s)"
+        )
+    if _caused_by(exc, lost):
+        if provider in ("ollama", "ollama_chat") and api_base is None:
+            return (
+                f"no answer from {where}: start Ollama (`ollama serve`) or pass --api-base "
+                "with the address of your Ollama server"
+            )
         return f"no answer from {where}: is the server running and reachable?"
-    if "RateLimitError" in names:
+    if isinstance(exc, litellm.RateLimitError):
         return "rate limited by the provider: wait, lower the request rate, or raise num_retries"
-    if names & {"ServiceUnavailableError", "InternalServerError", "BadGatewayError"}:
+    if isinstance(
+        exc,
+        litellm.ServiceUnavailableError | litellm.InternalServerError | litellm.BadGatewayError,
+    ):
         return f"{where} failed on its side (5xx): try again later"
-    if "BadRequestError" in names:
-        return "the provider rejected the request: check the model name and sampling settings"
+    if isinstance(exc, litellm.BadRequestError):
+        return (
+            f"{where} rejected the request: check that {model!r} names a model it serves "
+            "and that the prompt fits its context"
+        )
     return "the model call failed"
 
 

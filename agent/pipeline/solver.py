@@ -89,6 +89,8 @@ class _Run:
         self.salvaged: list[tuple[str, float]] = []
         self.warnings: list[str] = []
         self.echo_warnings = True  # print them on stderr unless a progress printer does
+        self.generation_deadline: float | None = None  # set when the first answer is asked for
+        self.generation_spent = False
 
     def model_failed(self, exc: LLMError, scorer: Scorer | None) -> None:
         """Carry on without the model: keep the programs scored so far, warn, record why."""
@@ -110,18 +112,34 @@ class _Run:
     def stopped(self) -> bool:
         return self.should_stop is not None and bool(self.should_stop())
 
+    def generation_over(self) -> bool:
+        """Stop asking the model: the run is stopped or the generation time budget is spent."""
+        if self.stopped() or self.generation_spent:
+            return True
+        now, limit = time.monotonic(), self.cfg.resolved_generation_s()
+        if self.generation_deadline is None:
+            self.generation_deadline = now + limit
+        if now < self.generation_deadline:
+            return False
+        self.generation_spent = True  # revision rounds ask nothing more either
+        self.emit("warning", message=f"the generation time budget of {limit:g} s is spent: no "
+                  "more answers are asked for and the search starts with the evaluations left "
+                  "(raise it with --generation-s)", kind="generation_time")  # fmt: skip
+        return True
+
     # -- proposals -----------------------------------------------------------------------------
     def _plan(self, round_no: int) -> SamplingPlan:
         cfg = self.cfg
         settings = SamplingSettings(
             temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.resolved_max_tokens()
         )
-        per_request = 1 if cfg.is_local else cfg.resolved_samples()
+        one_at_a_time = cfg.one_per_request()  # progress after each answer (agent.llm.backends)
+        per_request = 1 if one_at_a_time else cfg.resolved_samples()
         return SamplingPlan(
             n=cfg.resolved_samples(), settings=settings, seed=cfg.seed * 100_000 + round_no * 1000,
             per_request=per_request, strategy=cfg.strategy,
-            # A CPU-bound local model takes seconds per answer: no second attempt for rejects.
-            top_up=0 if cfg.is_local else 1,
+            # A model on the user's CPU takes seconds per answer: no second attempt for rejects.
+            top_up=0 if one_at_a_time else 1,
         )  # fmt: skip
 
     def _record(self, round_no: int, method: str, feedback: str, batch: Batch) -> bool:
@@ -154,7 +172,7 @@ class _Run:
             messages = render_prompt(prompt, self.cfg.strategy)
             batch = propose(
                 self.llm, messages, self._plan(0), scorer, self.emit, round_no=0,
-                should_stop=self.should_stop,
+                should_stop=self.generation_over,
             )  # fmt: skip
             self._record(0, "initial", "", batch)
 
@@ -163,7 +181,7 @@ class _Run:
         if self.llm is None or self.llm_failed or cfg.revision == "none":
             return
         for r in range(1, cfg.rounds + 1):
-            if self.stopped() or (self.best is not None and self.best[1] >= 1.0):
+            if self.generation_over() or (self.best is not None and self.best[1] >= 1.0):
                 return
             previous = list(self.rounds[-1].programs) or [
                 kv for rec in self.rounds for kv in rec.programs
@@ -182,7 +200,7 @@ class _Run:
                 )  # fmt: skip
                 batch = propose(
                     self.llm, fb.messages, self._plan(r), scorer, self.emit, round_no=r,
-                    should_stop=self.should_stop,
+                    should_stop=self.generation_over,
                 )  # fmt: skip
                 if not self._record(r, cfg.revision, fb.text, batch):
                     return  # a round that does not improve ends the revision (early stop)

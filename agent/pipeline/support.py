@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from agent.events import Emitter
+from agent.llm.backends import backend_defaults, one_per_request
 from agent.llm.types import DEFAULT_MODEL, LLM, CacheMode, Completions, SamplingSettings
 from agent.llm.usage import Usage
 from agent.pipeline.results import StageTiming
@@ -20,10 +21,10 @@ from envs.task import Rollout, Task
 #: The model ``llmgs solve`` uses when none is named: the product's one default, the embedded
 #: Qwen2.5-Coder-1.5B (design.md); docs/solve.md says what it costs on a CPU.
 DEFAULT_SOLVE_MODEL = DEFAULT_MODEL
-#: Samples per round: the paper's 32 for remote models; local models on a CPU write about one
-#: answer every 3-10 s, so 8 keeps a round near a minute.
-API_SAMPLES = 32
-LOCAL_SAMPLES = 8
+#: Samples per round: the paper's 32 for hosted models; models on the user's CPU write about
+#: one answer every 3-30 s, so 8 (agent.llm.backends has the defaults by backend kind).
+API_SAMPLES = backend_defaults("openai/any").samples
+LOCAL_SAMPLES = backend_defaults("local/any").samples
 #: Default evaluation budget cap: the paper's 1e6 Karel budget takes ~4-5 min of search;
 #: 100k takes about half a minute (200k measured at 52 s on a busy 2-core machine).
 DEFAULT_BUDGET_CAP = 100_000
@@ -44,11 +45,12 @@ class SolveConfig:
         revision: ``none``, ``regeneration``, ``regeneration_with_reward``,
             ``execution_trace`` or ``program_execution_trace``.
         rounds: Revision rounds at most (stops early when a round does not improve).
-        samples: Programs wanted per round; None for 32 (remote) or 8 (local).
+        samples: Programs wanted per round; None for 8 on a model on this machine or network
+            (embedded, Ollama, a loopback or private ``api_base``) or 32 hosted.
         temperature: Sampling temperature (paper: 1.0).
         top_p: Nucleus mass (paper: 1.0).
-        max_tokens: Tokens per answer; None for 1024 (remote) or 384 (local: valid answers
-            are 100-300 tokens, and a runaway answer costs ~40 s on a CPU).
+        max_tokens: Tokens per answer; None for 1024 (hosted) or 384 (a model on this machine
+            or network: valid answers are 100-300 tokens, a runaway one costs ~40 s on a CPU).
         instances: Task instances (benchmark: 32).
         mode: ``pipeline`` (the LLM-GS order, any model) or ``agent`` (the model calls tools).
         agent_steps: Tool calls allowed in agent mode.
@@ -59,6 +61,9 @@ class SolveConfig:
         runs_dir: Root of run directories; None for ``$LLMGS_RUNS_DIR`` or ``./runs``.
         confirm_match: Ask the model to confirm the matched task (None: only when unsure).
         n_threads: Threads of an embedded model (None: the gateway's choice).
+        generation_s: Wall-time budget of asking the model, all rounds together; once spent,
+            no more answers are asked for and the search starts with the evaluations left.
+            None for 300 s on a model on this machine or network, 600 s hosted.
     """
 
     model: str | None = DEFAULT_SOLVE_MODEL
@@ -81,6 +86,7 @@ class SolveConfig:
     runs_dir: str | None = None
     confirm_match: bool | None = None
     n_threads: int | None = None
+    generation_s: float | None = None
 
     def __post_init__(self) -> None:
         from agent.pipeline.revision import METHODS
@@ -95,6 +101,10 @@ class SolveConfig:
             raise ConfigError(f"samples must be >= 1, got {self.samples}")
         if self.rounds < 0 or self.instances < 1 or self.agent_steps < 1:
             raise ConfigError("rounds must be >= 0, instances and agent_steps >= 1")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ConfigError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.generation_s is not None and not self.generation_s > 0:
+            raise ConfigError(f"generation_s must be > 0 seconds, got {self.generation_s}")
 
     @property
     def is_local(self) -> bool:
@@ -102,16 +112,30 @@ class SolveConfig:
         return self.model is not None and self.model.startswith("local/")
 
     def resolved_samples(self) -> int:
-        """Programs per round."""
+        """Programs per round (by backend kind: ``agent.llm.backends.backend_defaults``)."""
         if self.samples is not None:
             return self.samples
-        return LOCAL_SAMPLES if self.is_local else API_SAMPLES
+        return backend_defaults(self.model, self.api_base).samples
 
     def resolved_max_tokens(self) -> int:
-        """Tokens per answer."""
+        """Tokens per answer (by backend kind)."""
         if self.max_tokens is not None:
             return self.max_tokens
-        return 384 if self.is_local else 1024
+        return backend_defaults(self.model, self.api_base).max_tokens
+
+    def resolved_generation_s(self) -> float:
+        """Wall-time budget of generation, all rounds together (by backend kind)."""
+        if self.generation_s is not None:
+            return self.generation_s
+        return backend_defaults(self.model, self.api_base).generation_s
+
+    def one_per_request(self) -> bool:
+        """Ask one answer per request (models on this machine, providers without ``n``).
+
+        Raises:
+            LLMError: litellm does not know the model's provider.
+        """
+        return one_per_request(self.model, self.api_base)
 
 
 class MeteredLLM:

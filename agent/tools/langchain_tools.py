@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.tools.arguments import as_budget, as_programs, as_text
 from agent.tools.rollout import rollout
 from agent.tools.scheduled_hc import scheduled_hc
 from agent.tools.validate_dsl import validate_dsl
@@ -22,6 +23,10 @@ from envs.errors import LlmgsError
 from envs.task import Task
 
 TOOL_NAMES: tuple[str, ...] = ("rollout", "validate_dsl", "python_to_dsl", "scheduled_hc")
+#: Evaluations of one ``scheduled_hc`` call when the model names no budget.
+TOOL_SEARCH_BUDGET = 2000
+EXAMPLE_PROGRAM = "DEF run m( move m)"
+EXAMPLE_PYTHON = "def run():\n    move()"
 
 
 @dataclass
@@ -82,7 +87,27 @@ def make_tools(state: ToolState) -> list[Any]:
 
         raise LLMError('the agent tools need langchain-core: pip install "llmgs[llm]"') from exc
     fns = tool_functions(state)
-    return [tool(fns[name], parse_docstring=True) for name in TOOL_NAMES]
+    tools = [tool(fns[name], parse_docstring=True) for name in TOOL_NAMES]
+    for t in tools:
+        # A call the schema rejects is answered in words, like every other bad call.
+        t.handle_validation_error = _validation_answer(t.name)
+    return tools
+
+
+def _validation_answer(name: str) -> Callable[[Exception], str]:
+    def answer(exc: Exception) -> str:
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            parts = [
+                f"{'.'.join(str(x) for x in e.get('loc', ())) or 'arguments'}: {e.get('msg', '')}"
+                for e in errors()
+            ]
+            detail = "; ".join(parts)
+        else:
+            detail = str(exc)
+        return f"error: bad arguments for {name}: {detail}"
+
+    return answer
 
 
 def tool_functions(state: ToolState) -> dict[str, Callable[..., str]]:
@@ -97,9 +122,10 @@ def tool_functions(state: ToolState) -> dict[str, Callable[..., str]]:
         """
 
         def work() -> str:
+            text = as_text(program, "program", EXAMPLE_PROGRAM)
             if state.remaining < 1:
                 return "error: the evaluation budget is used up; give your final answer"
-            summary = rollout(program, state.task)
+            summary = rollout(text, state.task)
             state.evaluations += 1
             state.offer(summary.program, summary.mean_return)
             return str(summary)
@@ -112,7 +138,9 @@ def tool_functions(state: ToolState) -> dict[str, Callable[..., str]]:
         Args:
             program: The program in the task's DSL.
         """
-        return _guard(lambda: validate_dsl(program, domain).message)
+        return _guard(
+            lambda: validate_dsl(as_text(program, "program", EXAMPLE_PROGRAM), domain).message
+        )
 
     def python_to_dsl_tool(code: str) -> str:
         """Convert a Python program (def run(): ... using the task's actions) to the DSL.
@@ -122,24 +150,27 @@ def tool_functions(state: ToolState) -> dict[str, Callable[..., str]]:
         """
         from agent.conversion.python_to_dsl import python_to_dsl
 
-        return _guard(lambda: python_to_dsl(code, domain))
+        return _guard(lambda: python_to_dsl(as_text(code, "code", EXAMPLE_PYTHON), domain))
 
-    def scheduled_hc_tool(programs: list[str], budget: int = 2000) -> str:
+    def scheduled_hc_tool(
+        programs: list[str] | str | None = None, budget: int | str = TOOL_SEARCH_BUDGET
+    ) -> str:
         """Improve programs by Scheduled Hill Climbing and return the best program found.
 
         Args:
             programs: Start programs in the task's DSL (may be empty for random starts).
-            budget: Evaluations to spend (each program on all instances counts 1).
+            budget: Evaluations to spend, a whole number (each program on all instances counts
+                1), or "all" for everything left.
         """
 
         def work() -> str:
-            allowed = min(max(int(budget), 0), state.remaining)
-            if allowed < 1:
+            starts = as_programs(programs, EXAMPLE_PROGRAM)
+            if state.remaining < 1:
                 return "error: the evaluation budget is used up; give your final answer"
+            allowed = as_budget(budget, state.remaining, TOOL_SEARCH_BUDGET)
             summary = scheduled_hc(
-                state.task, list(programs), budget=allowed, seed=state.seed,
-                on_event=state.on_event,
-            )  # fmt: skip
+                state.task, starts, budget=allowed, seed=state.seed, on_event=state.on_event
+            )
             state.evaluations += summary.evaluations
             state.searched_unique += summary.unique_evaluations
             if summary.best_program:
@@ -168,11 +199,14 @@ def describe_tools(state: ToolState) -> str:
     for name, fn in tool_functions(state).items():
         doc = inspect.getdoc(fn) or ""
         summary = doc.split("\n\n")[0]
-        args = doc.split("Args:", 1)[1].strip() if "Args:" in doc else ""
-        params = {
-            line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
-            for line in args.splitlines()
-            if ":" in line
-        }
+        args = doc.split("Args:", 1)[1] if "Args:" in doc else ""
+        params: dict[str, str] = {}
+        for line in args.splitlines():
+            head, sep, rest = line.strip().partition(":")
+            if line.startswith("    ") and not line.startswith("     ") and sep:
+                params[head.strip()] = rest.strip()
+            elif params and line.strip():  # a continuation line of the last argument
+                last = next(reversed(params))
+                params[last] += " " + line.strip()
         lines.append(json.dumps({"name": name, "description": summary, "arguments": params}))
     return "\n".join(lines)

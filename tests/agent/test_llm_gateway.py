@@ -34,7 +34,8 @@ class FakeTransport:
 
     def __call__(self, **kwargs: Any) -> SimpleNamespace:
         self.calls.append(kwargs)
-        n = kwargs["n"] if self.max_choices is None else min(kwargs["n"], self.max_choices)
+        asked = kwargs.get("n", 1)
+        n = asked if self.max_choices is None else min(asked, self.max_choices)
         seed = kwargs.get("seed")
         choices = [
             SimpleNamespace(
@@ -47,8 +48,12 @@ class FakeTransport:
         return SimpleNamespace(choices=choices, usage=usage)
 
 
+SERVER = "http://127.0.0.1:1/v1"
+
+
 def _gateway(cache_dir: Path, transport: FakeTransport, **config: Any) -> Gateway:
-    config.setdefault("model", "ollama/fake")
+    if "model" not in config:  # a keyless OpenAI-compatible server: litellm lists n and seed
+        config.update(model="openai/fake", api_base=SERVER)
     return Gateway(LLMConfig(cache_dir=cache_dir, **config), transport=transport)
 
 
@@ -123,6 +128,42 @@ def test_server_ignoring_n_still_yields_n_distinct_seeds(cache_dir: Path) -> Non
     assert out.usage.calls == 4
 
 
+def test_ollama_gets_one_request_per_sample_seeded_and_no_n(cache_dir: Path) -> None:
+    transport = FakeTransport()
+    gateway = _gateway(cache_dir, transport, model="ollama/qwen2.5-coder:7b")
+    out = gateway.complete(MESSAGES, SamplingSettings(n=3, seed=7))
+    assert len(out.items) == 3 and out.usage.calls == 3
+    assert [call["seed"] for call in transport.calls] == [7, 8, 9]
+    assert all("n" not in call for call in transport.calls)
+
+
+def test_anthropic_gets_no_seed_but_the_seed_still_keys_the_cache(cache_dir: Path) -> None:
+    transport = FakeTransport()
+    server = "http://127.0.0.1:1"
+    gateway = _gateway(cache_dir, transport, model="anthropic/claude-x", api_base=server)
+    gateway.complete(MESSAGES, SamplingSettings(n=2, seed=1))
+    assert len(transport.calls) == 2
+    assert all("seed" not in call and "n" not in call for call in transport.calls)
+    again = gateway.complete(MESSAGES, SamplingSettings(n=2, seed=1))
+    assert all(c.cached for c in again.items)
+    other = gateway.complete(MESSAGES, SamplingSettings(n=1, seed=2))
+    assert not other.items[0].cached and len(transport.calls) == 3
+
+
+def test_top_p_is_sent_only_when_it_narrows_sampling(cache_dir: Path) -> None:
+    transport = FakeTransport()
+    gateway = _gateway(cache_dir, transport, cache="off")
+    gateway.complete(MESSAGES, SamplingSettings(seed=0))
+    gateway.complete(MESSAGES, SamplingSettings(seed=0, top_p=0.9))
+    assert "top_p" not in transport.calls[0] and transport.calls[1]["top_p"] == 0.9
+
+
+def test_unknown_provider_is_a_clear_error(cache_dir: Path) -> None:
+    gateway = _gateway(cache_dir, FakeTransport(), model="nosuchprovider/m", api_base=SERVER)
+    with pytest.raises(LLMError, match="does not know the provider 'nosuchprovider'"):
+        gateway.complete(MESSAGES, SamplingSettings(n=2, seed=0))
+
+
 def test_usage_accumulates_per_gateway(cache_dir: Path) -> None:
     transport = FakeTransport(prompt_tokens=11)
     gateway = _gateway(cache_dir, transport)
@@ -156,7 +197,8 @@ def test_replay_answers_from_cache_and_fails_clearly_on_miss(cache_dir: Path) ->
         raise AssertionError("replay mode must not call the backend")
 
     replay = Gateway(
-        LLMConfig(model="ollama/fake", cache_dir=cache_dir, cache="replay"), transport=offline
+        LLMConfig(model="openai/fake", api_base=SERVER, cache_dir=cache_dir, cache="replay"),
+        transport=offline,
     )
     assert len(replay.complete(MESSAGES, SamplingSettings(n=2, seed=3)).items) == 2
     with pytest.raises(CacheMiss, match="replay-only mode: 1 of 3 samples"):
@@ -239,7 +281,8 @@ def test_a_failure_midway_keeps_what_was_spent_and_cached(cache_dir: Path) -> No
         return inner(**kwargs)
 
     gateway = Gateway(
-        LLMConfig(model="ollama/fake", cache_dir=cache_dir), transport=fails_second_time
+        LLMConfig(model="openai/fake", api_base=SERVER, cache_dir=cache_dir),
+        transport=fails_second_time,
     )
     with pytest.raises(LLMError, match="backend broke"):
         gateway.complete(MESSAGES, SamplingSettings(n=2, seed=0))

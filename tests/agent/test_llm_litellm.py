@@ -143,7 +143,7 @@ def test_api_base_retries_5xx_but_not_401(server: str, monkeypatch: pytest.Monke
     assert gateway.complete(MESSAGES, SamplingSettings()).texts[0].startswith("answer")
     assert len(_FakeOpenAIServer.requests) == 2
     _FakeOpenAIServer.fail_next = [401]
-    with pytest.raises(LLMError, match="authentication failed"):
+    with pytest.raises(LLMError, match="refused the request.s key: set LLMGS_API_KEY"):
         gateway.complete(MESSAGES, SamplingSettings())
     assert len(_FakeOpenAIServer.requests) == 3
 

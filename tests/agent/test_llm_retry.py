@@ -141,3 +141,55 @@ def test_redact_removes_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     text = redact("key sk-proj-AbC123xyz789 and plain-secret-value here")
     assert "AbC123xyz789" not in text
     assert "plain-secret-value" not in text
+
+
+def test_retries_are_decided_on_types_not_names_or_messages() -> None:
+    class RateLimitError(Exception):  # a look-alike name from some other library
+        pass
+
+    assert not is_transient(RateLimitError("429 Too Many Requests"))
+    assert not is_transient(ValueError("connection error: refused"))
+    assert is_transient(ConnectionRefusedError("refused")) and is_transient(TimeoutError())
+    assert is_transient(litellm.BadGatewayError("502", model="m", llm_provider="openai"))
+    unsupported = litellm.UnsupportedParamsError("ollama does not support parameters: ['n']")
+    assert not is_transient(unsupported)
+
+
+def test_api_error_is_transient_by_its_status_code() -> None:
+    def api_error(status: int) -> Exception:
+        return litellm.APIError(status, "failed", llm_provider="openai", model="m")
+
+    assert is_transient(api_error(503)) and is_transient(api_error(429))
+    assert not is_transient(api_error(400))
+
+
+@pytest.mark.parametrize(
+    ("model", "api_base", "make", "advice"),
+    [
+        ("ollama/qwen:7b", None,
+         lambda: litellm.APIConnectionError("refused", llm_provider="ollama", model="qwen:7b"),
+         "start Ollama (`ollama serve`) or pass --api-base"),
+        ("ollama/qwen:7b", "http://127.0.0.1:11434",
+         lambda: litellm.NotFoundError("model not found", model="qwen:7b", llm_provider="ollama"),
+         "pull it with `ollama pull qwen:7b`"),
+        ("openai/tiny", "http://127.0.0.1:8080/v1",
+         lambda: litellm.NotFoundError("no such model", model="tiny", llm_provider="openai"),
+         "llmgs models --api-base http://127.0.0.1:8080/v1"),
+        ("openai/tiny", "http://127.0.0.1:8080/v1",
+         lambda: litellm.AuthenticationError("bad key", "openai", "tiny"),
+         "set LLMGS_API_KEY"),
+        ("ollama/qwen:7b", None,
+         lambda: litellm.UnsupportedParamsError("ollama does not support parameters: ['n']"),
+         "please report this"),
+    ],
+)  # fmt: skip
+def test_errors_say_what_to_do(model: str, api_base: str | None, make: Any, advice: str) -> None:
+    gateway = Gateway(
+        LLMConfig(model=model, api_base=api_base, cache="off", num_retries=0),
+        transport=Flaky([make()]),
+        sleep=lambda s: None,
+    )
+    with pytest.raises(LLMError) as info:
+        gateway.complete(MESSAGES, SamplingSettings())
+    assert advice in str(info.value)
+    assert "check the model name and sampling settings" not in str(info.value)

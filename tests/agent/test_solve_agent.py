@@ -74,3 +74,50 @@ def test_langchain_tool_calling_loop_runs_the_bound_tools() -> None:
     assert [e["tool"] for e in seen] == ["validate_dsl", "rollout"]
     assert seen[0]["result"].startswith("valid")
     assert state.best_program == WALK and state.evaluations == 1
+
+
+def test_bad_tool_arguments_never_end_a_run() -> None:
+    """The call from the issue, and worse ones, in the text loop: answered, then the search."""
+    script = [
+        _call("scheduled_hc", programs=["DEF run m( move m)"], budget="soon"),
+        _call("rollout", program=["a", "b"]),
+        _call("validate_dsl", text=WALK),
+        '{"tool": "rollout", "arguments": "not json"}',
+        _call("scheduled_hc", programs=["DEF run m( move m)"], budget="all remaining"),
+    ]
+    seen: list[dict[str, Any]] = []
+    result = solve("pick up the key and open the door", llm=ScriptedLLM(script), mode="agent",
+                   agent_steps=5, budget=40, save=False, instances=4,
+                   on_event=seen.append)  # fmt: skip
+    results = [e["result"] for e in seen if e["event"] == "tool_call"]
+    assert [r.startswith("error: ") for r in results] == [True, True, True, True, False]
+    assert "budget must be a whole number" in results[0]
+    assert "validate_dsl has no argument 'text'" in results[2]
+    assert result.evaluations == 40 and result.program
+
+
+def test_structured_tool_calls_with_bad_arguments_are_answered() -> None:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    class ToolCallingFake(GenericFakeChatModel):
+        def bind_tools(self, tools: list[Any], **_: Any) -> ToolCallingFake:
+            return self
+
+    replies = iter([
+        AIMessage(content="", tool_calls=[
+            {"name": "scheduled_hc", "args": {"programs": [WALK], "budget": "all remaining"},
+             "id": "a"},
+            {"name": "scheduled_hc", "args": {"programs": [WALK], "budget": "lots"}, "id": "b"},
+            {"name": "rollout", "args": {"program": 5}, "id": "c"},
+        ]),
+        AIMessage(content="done"),
+    ])  # fmt: skip
+    state = ToolState(envs.make("karel/DoorKey", n=4), budget=10)
+    seen: list[dict[str, Any]] = []
+    messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "task"}]
+    calls = run_tool_calling_agent(ToolCallingFake(messages=replies), state, messages,
+                                   max_steps=5, emit=Emitter([seen.append]))  # fmt: skip
+    assert calls == 3
+    assert "best return" in seen[0]["result"] and state.evaluations == 10
+    assert all(str(e["result"]).startswith("error: ") for e in seen[1:])

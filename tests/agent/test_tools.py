@@ -90,3 +90,51 @@ def test_plain_tool_functions_match_the_langchain_ones(doorkey: envs.Task) -> No
 )  # fmt: skip
 def test_parse_tool_call(text: str, expected: dict | None) -> None:
     assert parse_tool_call(text) == expected
+
+
+def test_model_written_arguments_are_coerced_or_answered_in_words(doorkey: envs.Task) -> None:
+    from agent.tool_agent import _call
+
+    state = ToolState(doorkey, budget=30, seed=0)
+    fns = tool_functions(state)
+    # The call from the issue: a budget in words spends what is left, instead of raising.
+    out = _call(fns, "scheduled_hc", {"programs": ["DEF run m( move m)"],
+                                      "budget": "all remaining"})  # fmt: skip
+    assert "best return" in out and state.evaluations == 30
+    state = ToolState(doorkey, budget=30, seed=0)
+    fns = tool_functions(state)
+    bad = {
+        "lots": {"programs": [PROGRAM], "budget": "lots"},
+        "negative": {"programs": [PROGRAM], "budget": -5},
+        "bool": {"programs": [PROGRAM], "budget": True},
+        "items": {"programs": [PROGRAM, 7]},
+        "dict": {"programs": {"a": 1}},
+        "name": {"program": PROGRAM},
+        "shape": ["not", "an", "object"],
+    }
+    for label, arguments in bad.items():
+        answer = _call(fns, "scheduled_hc", arguments)
+        assert answer.startswith("error: "), label
+    assert state.evaluations == 0
+    assert _call(fns, "rollout", {}).startswith("error: rollout needs the argument 'program'")
+    assert _call(fns, "rollout", {"program": 42}).startswith("error: program must be")
+    assert _call(fns, "rollout", {"program": ""}).startswith("error: program must be")
+    assert _call(fns, "python_to_dsl", '{"code": "def run():\\n    move()"}') == (
+        "DEF run m( move m)"
+    )
+    assert "mean return" in _call(fns, "rollout", {"program": [PROGRAM]})
+    assert "best return" in _call(fns, "scheduled_hc", {"programs": PROGRAM, "budget": "5"})
+
+
+def test_langchain_tools_answer_schema_violations_in_words(doorkey: envs.Task) -> None:
+    state = ToolState(doorkey, budget=20, seed=0)
+    tools = {t.name: t for t in make_tools(state)}
+    answer = tools["scheduled_hc"].invoke({"programs": [PROGRAM], "budget": "all remaining"})
+    assert "best return" in answer and state.evaluations == 20
+    for args in ({"programs": [PROGRAM], "budget": "lots"}, {"programs": [1, 2]},
+                 {"program": 3}):  # fmt: skip
+        assert (
+            tools["scheduled_hc" if "programs" in args else "rollout"]
+            .invoke(args)
+            .startswith("error: ")
+        ), args
