@@ -16,13 +16,15 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help=f"litellm model string, or local/qwen2.5-coder-0.5b|1.5b (default {DEFAULT_MODEL})",
+        help=f"litellm model string, or local/qwen2.5-coder-0.5b|1.5b (default {DEFAULT_MODEL}); "
+        "each provider gets only the parameters litellm lists for it (docs/backends.md)",
     )
     parser.add_argument(
         "--api-base",
         default=None,
-        help="URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 "
-        "(key from LLMGS_API_KEY, if the server needs one)",
+        help="URL of a server of your own: OpenAI-compatible (http://127.0.0.1:8080/v1, with "
+        "--model openai/NAME) or Ollama (http://127.0.0.1:11434, with --model ollama/NAME); "
+        "key from LLMGS_API_KEY, if the server needs one",
     )
     parser.add_argument("--gguf", type=Path, default=None, help="your own GGUF file for local/")
     cache = parser.add_mutually_exclusive_group()

@@ -126,12 +126,15 @@ class ProgressPrinter:
 
     def _on_llm_request(self, e: dict[str, Any]) -> None:
         if e["sample"] == 0 and e["round"] == 0:
-            self._say(f"[{e['stage']}] asking the model for {e['of']} programs ...")
+            agent = e.get("stage") == "agent"
+            what = f"up to {e['of']} tool calls" if agent else f"{e['of']} programs"
+            self._say(f"[{e['stage']}] asking the model for {what} ...")
 
     def _on_llm_progress(self, e: dict[str, Any]) -> None:
         speed = "cached" if e["cached"] else f"{e['tokens_per_s'] or 0:.1f} tok/s"
         which = f"{e['sample']}/{e['of']}" if e["sample"] <= e["of"] else f"{e['sample']} (retry)"
-        self._say(f"[{e['stage']}] answer {which}: {e['completion_tokens']} "
+        kind = "turn" if e.get("stage") == "agent" else "answer"
+        self._say(f"[{e['stage']}] {kind} {which}: {e['completion_tokens']} "
                   f"tokens in {e['seconds']:.1f}s ({speed})")  # fmt: skip
 
     def _on_candidate(self, e: dict[str, Any]) -> None:

@@ -5,7 +5,6 @@ litellm and the gateway, including agent mode, replay and the generation time bu
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +92,17 @@ def test_keyless_openai_compatible_server_ignoring_n() -> None:
 def test_cli_ollama_prints_each_answer_and_the_result(capsys: pytest.CaptureFixture[str]) -> None:
     state = ServerState(respond=answer_with_a_program)
     with serve(OllamaAPI, state) as url:
-        code = main(["solve", "pick up all the markers", "--model", "ollama/tiny", "--api-base",
-                     url, "--budget", str(BUDGET), "--instances", "4", "--samples", "3",
-                     "--no-save"])  # fmt: skip
+        # --task: matching is not what this test is about (it has its own tests).
+        code = main(["solve", "harvest all the markers", "--task", "karel/Harvester", "--model",
+                     "ollama/tiny", "--api-base", url, "--budget", str(BUDGET), "--instances",
+                     "4", "--samples", "3", "--no-save"])  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "task: karel/Harvester" in err
     for k in (1, 2, 3):
         assert f"answer {k}/3:" in err
     assert err.count("accepted (python)") == 3 and "tok/s" in err
-    assert "acceptance:  3/3 answers" in out
-    # 3 answers, plus one match confirmation where the description matched with doubt.
-    assert re.search(r"ollama/tiny: [34] calls", out)
+    assert "acceptance:  3/3 answers" in out and "ollama/tiny: 3 calls" in out
 
 
 def _agent_script(messages: list[dict[str, Any]], seed: Any) -> str:
