@@ -391,6 +391,7 @@ def _solve(
         else:
             run.best, run.stop_reason = outcome.best, outcome.stop_reason
             run.search_evals, run.search_unique = outcome.evaluations, outcome.unique
+            run.warnings.extend(outcome.warnings)  # the model failed mid-loop; tools' work kept
     else:
         try:
             run.generate(prompt, scorer)
