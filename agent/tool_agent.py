@@ -32,7 +32,7 @@ from agent.events import Emitter
 from agent.llm.types import LLM, SamplingSettings
 from agent.tools.arguments import bind_arguments
 from agent.tools.langchain_tools import ToolState, describe_tools, make_tools, tool_functions
-from envs.errors import ConfigError, LlmgsError
+from envs.errors import CacheMiss, ConfigError, LLMError, LlmgsError
 from envs.task import Task
 
 #: Sampling temperature of the tool-driving model: lower than proposals', a call must parse.
@@ -57,6 +57,7 @@ class AgentOutcome:
         evaluations: Evaluations spent by the tools and the final search.
         unique: Distinct programs (rollouts plus the searches' own distinct counts).
         steps: Tool calls made.
+        warnings: What went wrong without ending the run (the model failed mid-loop).
     """
 
     best: tuple[str, float] | None
@@ -64,6 +65,7 @@ class AgentOutcome:
     evaluations: int
     unique: int
     steps: int
+    warnings: tuple[str, ...] = ()
 
 
 def parse_tool_call(text: str) -> dict[str, Any] | None:
@@ -134,6 +136,7 @@ def run_text_tool_loop(
     system = messages[0]["content"] + "\n\n" + _INSTRUCTIONS.format(tools=describe_tools(state))
     history = [{"role": "system", "content": system}, *messages[1:]]
     for step in range(1, max_steps + 1):
+        state.turns = step - 1
         if (should_stop is not None and should_stop()) or state.best_return >= 1.0:
             return step - 1
         settings = SamplingSettings(
@@ -251,10 +254,19 @@ def run_agent(
         return True
 
     # Every model, local or remote, drives the tools through ``llm`` (the gateway in solve()).
-    steps = run_text_tool_loop(
-        llm, state, messages, max_steps=cfg.agent_steps, emit=emit, seed=cfg.seed,
-        should_stop=loop_over, max_tokens=cfg.resolved_max_tokens(),
-    )  # fmt: skip
+    warnings: tuple[str, ...] = ()
+    try:
+        steps = run_text_tool_loop(
+            llm, state, messages, max_steps=cfg.agent_steps, emit=emit, seed=cfg.seed,
+            should_stop=loop_over, max_tokens=cfg.resolved_max_tokens(),
+        )  # fmt: skip
+    except CacheMiss:
+        raise  # replay promises the recorded run or an error, never a different run
+    except LLMError as exc:  # keep what the tools found: the search below carries on from it
+        steps = state.turns
+        warnings = (f"the model failed after {steps} tool calls; the search carries on from "
+                    f"the best program the tools saw: {exc}",)  # fmt: skip
+        emit("warning", message=warnings[0], kind="llm_failed")
     stopped = should_stop is not None and should_stop()
     reason = "solved" if state.best_return >= 1.0 else "steps"
     if reason != "solved" and state.remaining > 0 and not stopped:
@@ -273,5 +285,5 @@ def run_agent(
     return AgentOutcome(
         best=best, stop_reason="cancelled" if stopped else reason,
         evaluations=state.evaluations, unique=len(state.programs) + state.searched_unique,
-        steps=steps,
+        steps=steps, warnings=warnings,
     )  # fmt: skip

@@ -42,6 +42,7 @@ class ToolState:
         best_return: Its mean return.
         programs: Every distinct program a tool evaluated.
         searched_unique: Distinct programs the searches evaluated, summed over searches.
+        turns: Model turns completed by the agent loop.
         on_event: Receives search events of ``scheduled_hc``.
     """
 
@@ -53,6 +54,7 @@ class ToolState:
     best_return: float = float("-inf")
     programs: set[str] = field(default_factory=set)
     searched_unique: int = 0
+    turns: int = 0
     on_event: Callable[[dict[str, Any]], None] | None = None
 
     @property

@@ -43,6 +43,7 @@ class ServerState:
         models: Model names the server serves (others get the API's "not found").
         honours_n: Whether ``n`` > 1 gives n choices (OpenAI API only).
         delay_s: Seconds each answer takes (a slow CPU server).
+        fail_from: Completion requests from this index on fail with a 400 (OpenAI API only).
         requests: ``(path, body, headers)`` of every request, in order.
     """
 
@@ -50,6 +51,7 @@ class ServerState:
     models: tuple[str, ...] = ("tiny",)
     honours_n: bool = True
     delay_s: float = 0.0
+    fail_from: int | None = None
     requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -232,6 +234,11 @@ class OpenAIAPI(_Handler):
         if not self._known(model):
             self._json(404, {"error": {"message": f"model {model} not found", "code": 404,
                                        "type": "not_found_error"}})  # fmt: skip
+            return
+        fail_from = self.state.fail_from
+        if fail_from is not None and len(self.state.posts("/v1/chat/completions")) > fail_from:
+            self._json(400, {"error": {"message": "the model refuses", "code": 400,
+                                       "type": "invalid_request_error"}})  # fmt: skip
             return
         messages = list(body.get("messages") or [])
         n = int(body.get("n") or 1) if self.state.honours_n else 1

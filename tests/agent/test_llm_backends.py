@@ -145,6 +145,18 @@ def test_agent_mode_goes_through_the_gateway_and_replays(tmp_path: Path) -> None
     assert replayed.program == first.program and replayed.reward == first.reward
 
 
+def test_agent_mode_keeps_the_tools_work_when_the_model_fails() -> None:
+    state = ServerState(respond=_agent_script, fail_from=2)
+    with serve(OpenAIAPI, state) as url:
+        result = _solve("openai/tiny", url + "/v1", mode="agent", agent_steps=6)
+    assert len(state.posts("/v1/chat/completions")) == 3  # two answers, then a 400
+    assert result.rounds == () and result.program
+    assert any("the model failed after 2 tool calls" in w for w in result.warnings)
+    assert "rejected the request" in result.warnings[0]
+    # The rollout of the model's program counted, and the search spent the rest.
+    assert result.evaluations == BUDGET or result.stop_reason == "solved"
+
+
 def test_generation_time_budget_hands_the_rest_to_the_search() -> None:
     state = ServerState(respond=answer_with_a_program, delay_s=0.4)
     seen: list[dict[str, Any]] = []
