@@ -1,10 +1,12 @@
-"""Sample-efficiency benchmark of pure search (no model) on the Karel tasks.
+"""Sample-efficiency benchmark of pure search (no model) on the Karel and Minigrid tasks.
 
-Runs Scheduled HC and HC (k=250) from random programs on each task for several seeds, records
+Runs mosaic, Scheduled HC and HC (k=250) from random programs on each task for several seeds,
+records
 every run as one JSON line (so an interrupted benchmark resumes where it stopped), and
 summarises per task and method: runs solved, the median and spread of evaluations needed to
-reach a return of 1.0, and the final best return at each reporting budget (read off the
-improvement curve, so one run at the largest budget also answers the smaller ones).
+reach a return of 1.0, the final best return at each reporting budget (read off the
+improvement curve, so one run at the largest budget also answers the smaller ones) and the
+final program's return on held-out instances never searched on.
 
 Usage::
 
@@ -34,7 +36,8 @@ from search.parallel import SearchJob, run_as_completed
 from search.results import SearchResult
 
 RUNS_FILE = "runs.jsonl"
-BENCHMARK_METHODS = ("shc", "hc", "random")
+BENCHMARK_METHODS = ("mosaic", "shc", "hc", "random")
+HELDOUT_N = 64  # held-out instances: seeds 32..95 for the benchmark's 32 instances
 
 
 def karel_tasks() -> list[str]:
@@ -58,7 +61,28 @@ def run_record(result: SearchResult) -> dict[str, Any]:
         "wall_s": sum(result.stage_times.values()),
         "curve": [list(p) for p in result.curve],
         "best_program": result.best_program,
+        "heldout_return": result.heldout_return,
     }
+
+
+def backfill_heldout(records: list[dict[str, Any]], path: Path) -> int:
+    """Add the held-out return to rows written before it was recorded; returns how many.
+
+    The held-out return depends only on the row's best program, so it is computed from it (no
+    search is re-run) and ``runs.jsonl`` is rewritten atomically.
+    """
+    from search.engine import heldout_return
+    from search.methods import resolve_task
+
+    missing = [r for r in records if "heldout_return" not in r]
+    for row in missing:
+        row["heldout_return"] = heldout_return(resolve_task(row["task"]), row["best_program"],
+                                               HELDOUT_N)  # fmt: skip
+    if missing:
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        os.replace(tmp, path)
+    return len(missing)
 
 
 def _read_runs(path: Path) -> list[dict[str, Any]]:
@@ -137,6 +161,7 @@ def run_benchmark(
     out.mkdir(parents=True, exist_ok=True)
     path = out / RUNS_FILE
     records = _read_runs(path)
+    backfill_heldout(records, path)
     done = {(r["task"], r["method"], r["seed"], r["budget"]) for r in records}
     jobs = _jobs(tasks, methods, seeds, budget, done)
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=None, dynamic_ncols=True)
@@ -191,6 +216,9 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int]) -> list[dic
                 for r in runs
             ]
             finals = [_best_at(r["curve"], budget) for r in runs]
+            # The held-out return is of the run's final program, so only at its own budget.
+            held = [r.get("heldout_return") for r in runs]
+            held = [h for h in held if h is not None] if budget == run_budget else []
             solved = [x for x in to_solve if x != math.inf]
             rows.append({
                 "task": task, "method": method, "budget": budget, "runs": len(runs),
@@ -199,6 +227,8 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int]) -> list[dic
                 "evals_to_solve_q25_q75": [_quantile(to_solve, 25), _quantile(to_solve, 75)],
                 "median_final_return": _quantile(finals, 50),
                 "final_return_min_max": [float(min(finals)), float(max(finals))],
+                "median_heldout_return": _quantile(held, 50) if held else None,
+                "heldout_return_min_max": [float(min(held)), float(max(held))] if held else None,
                 "median_wall_s_per_run": float(np.median([r["wall_s"] for r in runs])),
                 # A run stops when it solves, so its wall time is its time to solve; like the
                 # evaluations, runs that did not solve within the budget count as infinite.
@@ -222,12 +252,20 @@ def _fmt_seconds(x: float | None) -> str:
     return ">budget" if math.isinf(x) else f"{x:.1f}"
 
 
+def _fmt_heldout(row: dict[str, Any]) -> str:
+    median, spread = row.get("median_heldout_return"), row.get("heldout_return_min_max")
+    if median is None or spread is None:
+        return "-"
+    return f"{median:.3f} ({spread[0]:.3f}-{spread[1]:.3f})"
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The summary as a markdown table."""
     lines = [
         "| task | method | budget | solved | median evals to 1.0 (q25-q75) | "
-        "median s to solve | median final return (min-max) | median s/run | evals/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "median s to solve | median final return (min-max) | median held-out return (min-max) | "
+        "median s/run | evals/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         q25, q75 = r["evals_to_solve_q25_q75"]
@@ -237,7 +275,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"{r['solved']}/{r['runs']} | {_fmt_evals(r['median_evals_to_solve'])} "
             f"({_fmt_evals(q25)}-{_fmt_evals(q75)}) | {_fmt_seconds(r.get('median_s_to_solve'))} | "
             f"{r['median_final_return']:.3f} "
-            f"({lo:.3f}-{hi:.3f}) | {r['median_wall_s_per_run']:.1f} | {r['evals_per_s']:,.0f} |"
+            f"({lo:.3f}-{hi:.3f}) | {_fmt_heldout(r)} | {r['median_wall_s_per_run']:.1f} | "
+            f"{r['evals_per_s']:,.0f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -266,14 +305,16 @@ def by_task_markdown(rows: list[dict[str, Any]], budget: int) -> str:
     for m in methods:
         head += [f"{m} solved", f"{m} evals to 1.0: median (q25-q75)", f"{m} s to solve"]
     head.append(f"median final return ({' / '.join(methods)})")
+    head.append(f"median held-out return ({' / '.join(methods)})")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for task in tasks:
-        parts, finals = [task.split("/")[-1]], []
+        parts, finals, held = [task.split("/")[-1]], [], []
         for m in methods:
             r = cell.get((task, m))
             if r is None:
                 parts += ["-", "-", "-"]
                 finals.append("-")
+                held.append("-")
                 continue
             q25, q75 = r["evals_to_solve_q25_q75"]
             parts += [
@@ -283,7 +324,10 @@ def by_task_markdown(rows: list[dict[str, Any]], budget: int) -> str:
                 _fmt_seconds(r.get("median_s_to_solve")),
             ]
             finals.append(f"{r['median_final_return']:.3f}")
+            h = r.get("median_heldout_return")
+            held.append("-" if h is None else f"{h:.3f}")
         parts.append(" / ".join(finals))
+        parts.append(" / ".join(held))
         lines.append("| " + " | ".join(parts) + " |")
     return "\n".join(lines) + "\n"
 

@@ -41,7 +41,7 @@ from envs.errors import BudgetExceeded
 from envs.task import mean_return
 from search.budget import program_key as _key
 from search.library import Library
-from search.limits import MAX_TOKENS, program_tokens, within_limits
+from search.limits import MAX_HEIGHT, MAX_SEQUENCE, _block_metrics, program_tokens
 from search.mutate import Mutator, local_edits, spots
 from search.space import random_program
 
@@ -59,6 +59,9 @@ class MosaicSettings:
         p_compound: Probability that a neighbour applies two or three edits instead of one.
         plateau: Accept equal-return neighbours whose per-instance returns differ.
         exhaust: A climb step ends after ``exhaust * k`` draws that gave nothing new.
+        max_tokens: Size limit of a program in tokens, ``DEF run m( m)`` included. The
+            reference's 45 leaves a climbed program (which grows to the limit) almost no
+            room for the next edit; height (4) and sequence length (6) stay the reference's.
     """
 
     archive: int = 48
@@ -66,7 +69,8 @@ class MosaicSettings:
     max_perturb: int = 3
     p_compound: float = 0.15
     plateau: bool = True
-    exhaust: int = 4
+    exhaust: int = 2
+    max_tokens: int = 60
 
 
 @dataclass
@@ -109,6 +113,15 @@ class Mosaic:
         self.seeds = list(seeds)
         self.archive: list[Elite] = []
 
+    def fits(self, program: Program) -> bool:
+        """Within the size limits (height, sequence length, ``settings.max_tokens``)."""
+        tokens, depth, longest = _block_metrics(program.body)
+        return (
+            tokens + 4 <= self.settings.max_tokens
+            and depth < MAX_HEIGHT
+            and longest <= MAX_SEQUENCE
+        )
+
     # -- evaluation ------------------------------------------------------------------------
     def score(self, program: Program, text: str, returns: list[float] | None = None) -> tuple:
         """Count one evaluation; returns (mean, per-instance returns)."""
@@ -120,16 +133,20 @@ class Mosaic:
         self.ev.evaluate(program, precomputed=value, text=text)
         return value, tuple(returns)
 
-    def _neighbour(self, rng: random.Random, parent: Program, sp: list) -> Program | None:
+    def _neighbour(
+        self, rng: random.Random, parent: Program, sp: list, spare: int | None = None
+    ) -> Program | None:
         mutator = self.mutator
-        mutator.spare = MAX_TOKENS - program_tokens(parent)
+        mutator.spare = (
+            self.settings.max_tokens - program_tokens(parent) if spare is None else spare
+        )
         child = mutator.mutate(rng, parent, sp)
         if child is not None and rng.random() < self.settings.p_compound:
             for _ in range(rng.randint(1, 2)):
-                mutator.spare = MAX_TOKENS - program_tokens(child)
+                mutator.spare = self.settings.max_tokens - program_tokens(child)
                 nxt = mutator.mutate(rng, child, spots(child))
                 child = nxt if nxt is not None else child
-        if child is None or not child.body or not within_limits(child):
+        if child is None or not child.body or not self.fits(child):
             return None
         return child
 
@@ -138,14 +155,15 @@ class Mosaic:
         sp = spots(parent)
         seen = self.ev.cache
         key = _key
+        spare = self.settings.max_tokens - program_tokens(parent)
         local = local_edits(parent, sp)
         rng.shuffle(local)
         for _ in range(limit):
             if local:
-                child = local.pop()
-                child = child if child.body and within_limits(child) else None
+                child = local.pop()()
+                child = child if child.body and self.fits(child) else None
             else:
-                child = self._neighbour(rng, parent, sp)
+                child = self._neighbour(rng, parent, sp, spare)
             if child is None:
                 yield None
                 continue
@@ -153,13 +171,18 @@ class Mosaic:
             yield None if key(text) in seen else (child, text)
 
     # -- one climb -------------------------------------------------------------------------
-    def climb(self, start: Program, k: int) -> Elite:
-        """First-improvement climb with plateau moves; returns its end point."""
+    def climb(self, start: Program, k: int, from_seed: bool = False) -> Elite:
+        """First-improvement climb with plateau moves; returns its end point.
+
+        The return of a seed start is recorded in ``seed_returns`` (as the LLM-GS loop does).
+        """
         run = self.run
         run.climbs += 1
         run.emit("climb_started", climb=run.climbs, k=k, evaluations=self.ev.count)
         text = str(start)
         value, rets = self.score(start, text)
+        if from_seed:
+            run.seed_returns.append(value)
         current = Elite(text, start, rets, value)
         visited = {rets}
         limit = max(k * self.settings.exhaust, 64)
@@ -252,9 +275,10 @@ class Mosaic:
         while True:
             if self.ev.remaining <= 0:
                 raise BudgetExceeded(f"evaluation budget of {self.run.config.budget} used up")
+            from_seed = bool(self.seeds)
             start = self.next_start()
             k = self.run.config.scheduled_k(self.ev.count)
-            self.remember(self.climb(start, k))
+            self.remember(self.climb(start, k, from_seed))
 
 
 def run(run: Any, seeds: Sequence[Program | str], library: Sequence[Program | str]) -> None:

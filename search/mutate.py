@@ -85,15 +85,36 @@ class Spot:
     length: int
 
 
-def spots(program: Program) -> list[Spot]:
+class Spots(list):
+    """The blocks of a program (a list of :class:`Spot`) plus indexes of its statements.
+
+    Attributes:
+        stmts: Every statement as ``(spot, index)``.
+        controls: The control structures among them.
+        conds: The statements with a condition (WHILE, IF, IFELSE).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stmts: list[tuple[Spot, int]] = []
+        self.controls: list[tuple[Spot, int]] = []
+        self.conds: list[tuple[Spot, int]] = []
+
+
+def spots(program: Program) -> Spots:
     """Every statement block of ``program`` with its nesting depth, root block first."""
-    out: list[Spot] = []
+    out = Spots()
 
     def walk(block: Block, path: Path, depth: int) -> None:
-        out.append(Spot(path, depth, len(block)))
+        spot = Spot(path, depth, len(block))
+        out.append(spot)
         for i, stmt in enumerate(block):
+            out.stmts.append((spot, i))
             if isinstance(stmt, Action):
                 continue
+            out.controls.append((spot, i))
+            if not isinstance(stmt, Repeat):
+                out.conds.append((spot, i))
             walk(stmt.body, (*path, i, "body"), depth + 1)
             if isinstance(stmt, IfElse):
                 walk(stmt.orelse, (*path, i, "orelse"), depth + 1)
@@ -111,6 +132,9 @@ def _height(stmt: Stmt) -> int:
     return 1 + inner
 
 
+Edit = Callable[[random.Random, Program, "Spots"], "Program | None"]
+
+
 class Mutator:
     """Random edits of programs of one domain.
 
@@ -126,10 +150,13 @@ class Mutator:
         self.vocab = vocabulary(domain)
         self.fragments = fragments
         # (edit, weight): weights favour small local edits; splices need a library.
-        self.edits: list[tuple[Callable[[random.Random, Program], Program | None], float]] = [
-            (self.regrow, 3.0), (self.insert, 2.0), (self.delete, 0.3), (self.wrap, 1.5),
-            (self.unwrap, 0.2), (self.swap, 0.2), (self.move_stmt, 0.7), (self.recondition, 1.5),
-            (self.retouch, 1.5), (self.splice, 2.0), (self.splice_block, 0.7),
+        # (edit, weight). Deletes, swaps, unwraps and negations are also enumerated once per
+        # parent (local_edits), and small edits soon repeat programs already seen, so the
+        # weights favour edits with large neighbourhoods (measured duplicate rates).
+        self.edits: list[tuple[Edit, float]] = [
+            (self.regrow, 4.0), (self.insert, 2.0), (self.delete, 0.1), (self.wrap, 1.5),
+            (self.unwrap, 0.05), (self.swap, 0.05), (self.move_stmt, 0.4), (self.recondition, 0.4),
+            (self.retouch, 0.5), (self.splice, 2.0), (self.splice_block, 0.7),
         ]  # fmt: skip
         self._edit_cdf = _cdf([w for _, w in self.edits])
         self.spare = 1 << 30
@@ -177,15 +204,14 @@ class Mutator:
         return stmt
 
     # -- edits ---------------------------------------------------------------------------
-    def mutate(self, rng: random.Random, program: Program, spot_list: list[Spot]) -> Program | None:
+    def mutate(self, rng: random.Random, program: Program, spot_list: Spots) -> Program | None:
         """One random edit of ``program`` (None if the drawn edit does not apply)."""
         edit = self.edits[min(bisect_right(self._edit_cdf, rng.random()), len(self.edits) - 1)]
         return edit[0](rng, program, spot_list)  # type: ignore[call-arg]
 
-    def regrow(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def regrow(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Replace one statement, or the rest of a block from it, by a fresh random one."""
-        spot = rng.choice(sp)
-        i = rng.randrange(spot.length)
+        spot, i = rng.choice(sp.stmts)
         room = _MAX_DEPTH - spot.depth
         new = (self.statement(rng, room, 3),)
         if rng.random() < 0.3:
@@ -197,7 +223,7 @@ class Mutator:
             return None
         return _update(program, spot.path, lambda b: (*b[:i], *new, *b[end:]))
 
-    def insert(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def insert(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Insert a random (or library) statement anywhere."""
         spot = rng.choice(sp)
         if spot.length >= MAX_SEQUENCE:
@@ -211,18 +237,16 @@ class Mutator:
             return None
         return _update(program, spot.path, lambda b: (*b[:i], new, *b[i:]))
 
-    def delete(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def delete(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Delete one statement (blocks keep at least one)."""
-        spot = rng.choice(sp)
+        spot, i = rng.choice(sp.stmts)
         if spot.length < 2:
             return None
-        i = rng.randrange(spot.length)
         return _update(program, spot.path, lambda b: (*b[:i], *b[i + 1 :]))
 
-    def wrap(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def wrap(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Put a run of 1-3 statements under a new WHILE, IF, IFELSE or REPEAT."""
-        spot = rng.choice(sp)
-        i = rng.randrange(spot.length)
+        spot, i = rng.choice(sp.stmts)
         j = min(spot.length, i + 1 + int(rng.random() ** 2 * 3))
         block = _get(program, spot.path)
         inner = block[i:j]
@@ -244,17 +268,16 @@ class Mutator:
             return None
         return _update(program, spot.path, lambda b: (*b[:i], new, *b[j:]))
 
-    def unwrap(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def unwrap(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Replace a control structure by its body (or its else branch)."""
-        spot = rng.choice(sp)
-        i = rng.randrange(spot.length)
-        stmt = _get(program, spot.path)[i]
-        if isinstance(stmt, Action):
+        if not sp.controls:
             return None
+        spot, i = rng.choice(sp.controls)
+        stmt = _get(program, spot.path)[i]
         inner = stmt.orelse if isinstance(stmt, IfElse) and rng.random() < 0.5 else stmt.body
         return _update(program, spot.path, lambda b: (*b[:i], *inner, *b[i + 1 :]))
 
-    def swap(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def swap(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Swap two neighbouring statements, or the branches of an IFELSE."""
         spot = rng.choice(sp)
         if spot.length < 2:
@@ -262,10 +285,9 @@ class Mutator:
         i = rng.randrange(spot.length - 1)
         return _update(program, spot.path, lambda b: (*b[:i], b[i + 1], b[i], *b[i + 2 :]))
 
-    def move_stmt(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def move_stmt(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Move one statement to another position of the same block, or into/out of a body."""
-        spot = rng.choice(sp)
-        i = rng.randrange(spot.length)
+        spot, i = rng.choice(sp.stmts)
         stmt = _get(program, spot.path)[i]
         if spot.length > 1 and rng.random() < 0.5:
             j = rng.randrange(spot.length)
@@ -286,13 +308,12 @@ class Mutator:
         del out[i]
         return _update(program, spot.path, lambda _: tuple(out))
 
-    def recondition(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def recondition(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Change the condition of a control structure (new perception, negation)."""
-        spot = rng.choice(sp)
-        i = rng.randrange(spot.length)
-        stmt = _get(program, spot.path)[i]
-        if isinstance(stmt, Action | Repeat):
+        if not sp.conds:
             return None
+        spot, i = rng.choice(sp.conds)
+        stmt = _get(program, spot.path)[i]
         if isinstance(stmt, IfElse):
             if rng.random() < 0.3:
                 new: Stmt = IfElse(stmt.cond, stmt.orelse, stmt.body)
@@ -305,10 +326,9 @@ class Mutator:
             new = type(stmt)(self.condition(rng), stmt.body)
         return _update(program, (*spot.path, i), lambda _: new)
 
-    def retouch(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def retouch(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Change one action, a REPEAT count, or turn a control structure into another kind."""
-        spot = rng.choice(sp)
-        i = rng.randrange(spot.length)
+        spot, i = rng.choice(sp.stmts)
         stmt = _get(program, spot.path)[i]
         if isinstance(stmt, Action):
             new: Stmt = self.action(rng)
@@ -327,10 +347,9 @@ class Mutator:
             )
         return _update(program, (*spot.path, i), lambda _: new)
 
-    def splice(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def splice(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Replace a statement by a library fragment, or wrap a fragment's control around it."""
-        spot = rng.choice(sp)
-        i = rng.randrange(spot.length)
+        spot, i = rng.choice(sp.stmts)
         room = _MAX_DEPTH - spot.depth
         frag = self._fragment(rng, room)
         if frag is None:
@@ -345,7 +364,7 @@ class Mutator:
             return None
         return _update(program, spot.path, lambda b: (*b[:i], frag, *b[i + 1 :]))
 
-    def splice_block(self, rng: random.Random, program: Program, sp: list[Spot]) -> Program | None:
+    def splice_block(self, rng: random.Random, program: Program, sp: Spots) -> Program | None:
         """Replace a whole block (or its tail) by a library block."""
         if self.fragments is None:
             return None
@@ -359,44 +378,47 @@ class Mutator:
         return _update(program, spot.path, lambda b: (*b[:i], *block))
 
 
-def local_edits(program: Program, sp: list[Spot]) -> list[Program]:
+def local_edits(program: Program, sp: Spots) -> list[Callable[[], Program]]:
     """Every small deterministic edit: delete, swap neighbours, unwrap, negate, flip branches.
 
     These neighbourhoods are tiny (a few per statement), so they are enumerated once per
-    parent instead of being drawn at random again and again.
+    parent instead of being drawn at random again and again. Each comes as a thunk, so only
+    the ones actually tried are built.
     """
-    out: list[Program] = []
+    out: list[Callable[[], Program]] = []
     for spot in sp:
         block = _get(program, spot.path)
-        n = len(block)
+        n, path = len(block), spot.path
         for i, stmt in enumerate(block):
             if n > 1:
-                out.append(_update(program, spot.path, lambda b, i=i: (*b[:i], *b[i + 1 :])))
+                out.append(lambda i=i, p=path: _update(program, p, lambda b: (*b[:i], *b[i + 1 :])))
             if i + 1 < n:
                 out.append(
-                    _update(
-                        program, spot.path, lambda b, i=i: (*b[:i], b[i + 1], b[i], *b[i + 2 :])
+                    lambda i=i, p=path: _update(
+                        program, p, lambda b: (*b[:i], b[i + 1], b[i], *b[i + 2 :])
                     )
                 )
             if isinstance(stmt, Action):
                 continue
             for inner in (stmt.body, stmt.orelse) if isinstance(stmt, IfElse) else (stmt.body,):
                 out.append(
-                    _update(program, spot.path, lambda b, i=i, x=inner: (*b[:i], *x, *b[i + 1 :]))
+                    lambda i=i, p=path, x=inner: _update(
+                        program, p, lambda b: (*b[:i], *x, *b[i + 1 :])
+                    )
                 )
-            here = (*spot.path, i)
+            here = (*path, i)
             if isinstance(stmt, IfElse):
                 flipped: Stmt = IfElse(stmt.cond, stmt.orelse, stmt.body)
-                out.append(_update(program, here, lambda _, x=flipped: x))
                 plain: Stmt = If(stmt.cond, stmt.body)
-                out.append(_update(program, here, lambda _, x=plain: x))
+                for new in (flipped, plain):
+                    out.append(lambda h=here, x=new: _update(program, h, lambda _: x))
             elif isinstance(stmt, While | If):
                 c = stmt.cond
                 negated = type(stmt)(c.cond if isinstance(c, Not) else Not(c), stmt.body)
-                out.append(_update(program, here, lambda _, x=negated: x))
                 kind = If if isinstance(stmt, While) else While
                 other: Stmt = kind(c, stmt.body)
-                out.append(_update(program, here, lambda _, x=other: x))
+                for new in (negated, other):
+                    out.append(lambda h=here, x=new: _update(program, h, lambda _: x))
     return out
 
 

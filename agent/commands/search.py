@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``search`` subcommand."""
     parser = subparsers.add_parser(
         "search",
-        help="search for a program with Scheduled HC, HC or random search (no LLM)",
+        help="search for a program with mosaic, Scheduled HC, HC or random search (no LLM)",
         description="Search the DSL for a program that solves a task. Budgets count every "
         "program evaluated on all instances as 1, duplicates included (the paper's counting); "
         "the budget is exact. Ctrl-C stops cleanly and prints the best program so far; with "
@@ -19,8 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--task", required=True, help="task id, e.g. karel/DoorKey")
     parser.add_argument(
-        "--method", choices=("shc", "hc", "random", "llmgs"), default="shc",
-        help="shc: Scheduled HC (default); hc: hill climbing with fixed k; random: random "
+        "--method", choices=("mosaic", "shc", "hc", "random", "llmgs"), default="mosaic",
+        help="mosaic: structural edits, fragments of --seed-programs, lexicase restarts "
+        "(default); shc: Scheduled HC; hc: hill climbing with fixed k; random: random "
         "programs; llmgs: Scheduled HC cycling from --seed-programs",
     )  # fmt: skip
     parser.add_argument("--budget", type=int, default=None, help="evaluations (task default)")
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--init", default=None, help="DSL program to start the first climb")
     parser.add_argument(
         "--seed-programs", type=Path, default=None,
-        help="file with one DSL program per line (llmgs)",
+        help="file with one DSL program per line (llmgs, mosaic)",
     )  # fmt: skip
     parser.add_argument("--n", type=int, default=32, help="task instances (default 32)")
     parser.add_argument("--run-dir", default=None, help="folder for events.jsonl + checkpoints")
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"task        {result.task_id} ({result.method}, seed {result.seed})")
         print(f"best return {result.best_return}")
+        if result.heldout_return is not None:
+            print(f"held-out    {result.heldout_return} (64 instances never searched on)")
         print(f"program     {result.best_program}")
         print(
             f"evaluations {result.evaluations:,} of {result.budget:,} "

@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "left (default 300 on this machine or network, 600 hosted)")  # fmt: skip
     p.add_argument("--revision", choices=METHODS, default="none", help="revision method")
     p.add_argument("--rounds", type=int, default=3, help="revision rounds at most (default 3)")
+    p.add_argument("--search", choices=("mosaic", "shc"), default="mosaic",
+                   help="search: mosaic (default) or shc (the paper's LLM-GS loop)")  # fmt: skip
     p.add_argument("--strategy", choices=("pythonic_dsl", "python", "dsl"),
                    default="pythonic_dsl", help="prompt strategy")  # fmt: skip
     p.add_argument(
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode, instances=args.instances, cache=args.cache,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, api_base=args.api_base,
         n_threads=args.threads, save=not args.no_save, runs_dir=args.runs_dir,
-        on_event=printer,
+        on_event=printer, search_method=args.search,
     )  # fmt: skip
     if args.json:
         print(result.to_json())
@@ -185,6 +187,11 @@ def final_block(result: Any) -> str:
         f"{result.match.confidence:.2f})",
         f"return:      {result.reward:.6g} (re-evaluated on {result.instances} instances; "
         f"{solved} solved)",
+        *(
+            [f"held-out:    {result.heldout_return:.6g} (64 instances never searched on)"]
+            if getattr(result, "heldout_return", None) is not None
+            else []
+        ),
         "program (DSL):",
         f"  {result.program}",
         "program (Python):",

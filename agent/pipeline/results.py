@@ -145,6 +145,8 @@ class SolveResult:
         run_dir: Folder where the run was saved, if it was.
         warnings: What went wrong without stopping the run, e.g. the model failed and the run
             carried on without it (also ``warning`` events in the run folder).
+        heldout_return: The program's mean return on 64 held-out instances never searched on
+            (seeds ``instances`` .. ``instances + 63``); None without a program.
     """
 
     task: str
@@ -171,6 +173,7 @@ class SolveResult:
     timings: tuple[StageTiming, ...] = ()
     run_dir: str | None = None
     warnings: tuple[str, ...] = ()
+    heldout_return: float | None = None
 
     @property
     def total_seconds(self) -> float:
@@ -205,6 +208,7 @@ class SolveResult:
             "total_seconds": self.total_seconds,
             "run_dir": self.run_dir,
             "warnings": list(self.warnings),
+            "heldout_return": self.heldout_return,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

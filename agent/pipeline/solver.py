@@ -217,7 +217,7 @@ class _Run:
         return [p for p, _ in sorted(first.items(), key=lambda kv: -kv[1])]
 
     def run_search(self, task: Task, budget: int, offset: int) -> None:
-        from search import SearchConfig, llmgs_search, scheduled_hill_climbing
+        from search import SearchConfig, llmgs_search, mosaic_search, scheduled_hill_climbing
 
         if self.best is not None and self.best[1] >= 1.0:
             self.stop_reason = "solved"
@@ -229,7 +229,10 @@ class _Run:
         sink = _SearchEvents(self.emit, offset=offset)
         with self.clock.stage("search"):
             seeds = self.seeds()
-            if seeds:
+            if self.cfg.search_method == "mosaic":
+                # The accepted programs are climbed from first and lend their fragments.
+                result = mosaic_search(task, seeds, config=config, on_event=sink)
+            elif seeds:
                 result = llmgs_search(task, seeds, config=config, on_event=sink)
             else:
                 result = scheduled_hill_climbing(task, config=config, on_event=sink)
@@ -424,6 +427,9 @@ def _finish(
         if run.best is not None and reward != run.best[1]:
             emit("warning", message=f"search reported {run.best[1]!r}, re-evaluation {reward!r}")
         python = to_python(program, fresh.domain) if program else ""
+        # Generalisation: the same program on 64 instances no search has seen.
+        held = envs.make(match.task, n=64, seed=cfg.instances) if program else None
+        heldout = held.evaluate(program) if held is not None else None
         if rundir is not None and program:
             rundir.save_gif(fresh, program, worst_instance(returns))
     stats = AcceptanceStats()
@@ -447,7 +453,7 @@ def _finish(
         instances=cfg.instances, llm=llm, acceptance=stats.to_dict(), rounds=tuple(run.rounds),
         search=run.search, timings=tuple(run.clock.timings),
         run_dir=str(rundir.path) if rundir is not None and rundir.path else None,
-        warnings=tuple(run.warnings),
+        warnings=tuple(run.warnings), heldout_return=heldout,
     )  # fmt: skip
     emit(
         "solve_finished", task=result.task, reward=reward, program=program,

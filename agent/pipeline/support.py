@@ -64,6 +64,9 @@ class SolveConfig:
         generation_s: Wall-time budget of asking the model, all rounds together; once spent,
             no more answers are asked for and the search starts with the evaluations left.
             None for 300 s on a model on this machine or network, 600 s hosted.
+        search_method: ``mosaic`` (default: structural edits, a library of the accepted
+            programs' fragments, lexicase restarts) or ``shc`` (the paper's LLM-GS loop of
+            Scheduled HC).
     """
 
     model: str | None = DEFAULT_SOLVE_MODEL
@@ -87,10 +90,15 @@ class SolveConfig:
     confirm_match: bool | None = None
     n_threads: int | None = None
     generation_s: float | None = None
+    search_method: str = "mosaic"
 
     def __post_init__(self) -> None:
         from agent.pipeline.revision import METHODS
 
+        if self.search_method not in ("mosaic", "shc"):
+            raise ConfigError(
+                f"unknown search method {self.search_method!r}; choose 'mosaic' or 'shc'"
+            )
         if self.revision not in METHODS:
             raise ConfigError(f"unknown revision {self.revision!r}; choose one of {METHODS}")
         if self.mode not in ("pipeline", "agent"):

@@ -69,7 +69,7 @@ def test_scripted_pipeline_counts_acceptance_and_seeds_the_search() -> None:
     assert result.acceptance["total"] == 3 and result.acceptance["accepted"] == 2
     assert sum(result.acceptance["by_reason"].values()) == 1
     assert len(result.rounds) == 1 and len(result.rounds[0].programs) == 2
-    assert result.search is not None and result.search["method"] == "llmgs"
+    assert result.search is not None and result.search["method"] == "mosaic"  # the default
     assert len(result.search["seed_returns"]) == 2  # both distinct proposals seeded it
     assert result.evaluations == 2 + result.search["evaluations"] <= 400
     assert result.llm.calls == 2 and [c.settings.n for c in llm.calls] == [2, 1]

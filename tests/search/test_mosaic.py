@@ -1,0 +1,141 @@
+"""The mosaic search: its edits, its library, and the run's contracts (budget, no repeats,
+determinism, workers, seeds and library, held-out return)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from search_fakes import CountingTask
+
+from envs.dsl import parse
+from envs.dsl.ast import Program
+from search import SearchConfig, mosaic_search, random_program, search
+from search.library import Library
+from search.limits import within_limits
+from search.mutate import Mutator, local_edits, spots
+
+UNSOLVABLE = 0.9
+SEED_PROGRAM = "DEF run m( WHILE c( frontIsClear c) w( move putMarker w) turnLeft m)"
+
+
+def _random(domain: str, seed: int) -> Program:
+    return random_program(domain, np.random.RandomState(seed))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), domain=st.sampled_from(["karel", "minigrid"]))
+def test_every_edit_gives_a_program_that_prints_and_parses_back(seed: int, domain: str) -> None:
+    program = _random(domain, seed)
+    library = Library(domain)
+    library.add(_random(domain, seed + 1))
+    mutator = Mutator(domain, library)
+    rng = random.Random(seed)
+    sp = spots(program)
+    for edit, _ in mutator.edits:
+        for _ in range(5):
+            child = edit(rng, program, sp)
+            if child is not None and child.body:
+                assert parse(str(child), domain) == child
+    for thunk in local_edits(program, sp):
+        child = thunk()
+        if child.body:
+            assert parse(str(child), domain) == child
+
+
+def test_local_edits_cover_delete_swap_unwrap_and_negate() -> None:
+    program = parse("DEF run m( move WHILE c( frontIsClear c) w( turnLeft w) m)")
+    texts = {str(t()) for t in local_edits(program, spots(program))}
+    assert "DEF run m( WHILE c( frontIsClear c) w( turnLeft w) m)" in texts  # delete
+    assert "DEF run m( WHILE c( frontIsClear c) w( turnLeft w) move m)" in texts  # swap
+    assert "DEF run m( move turnLeft m)" in texts  # unwrap
+    assert "DEF run m( move WHILE c( not c( frontIsClear c) c) w( turnLeft w) m)" in texts
+    assert "DEF run m( move IF c( frontIsClear c) i( turnLeft i) m)" in texts
+
+
+def test_token_room_is_respected_by_growing_edits() -> None:
+    program = parse("DEF run m( move turnLeft m)")
+    mutator = Mutator("karel")
+    mutator.spare = 0  # no token may be added
+    rng = random.Random(0)
+    sp = spots(program)
+    for edit in (mutator.insert, mutator.wrap):
+        assert all(edit(rng, program, sp) is None for _ in range(50))
+
+
+def test_library_keeps_distinct_fragments_and_drops_the_oldest() -> None:
+    lib = Library("karel", capacity=3)
+    lib.add(SEED_PROGRAM)
+    lib.add(SEED_PROGRAM)  # nothing new
+    assert lib.programs == 2
+    assert len(lib.statements) == 3 and len(lib.conditions) == 1
+    lib.add("DEF run m( IF c( markersPresent c) i( pickMarker i) m)")
+    assert len(lib.statements) == 3  # capacity: the oldest went
+    assert str(lib.statements[-1]) == "pickMarker"
+    rng = random.Random(0)
+    assert lib.statement(rng) is not None and lib.condition(rng) is not None
+    assert Library("karel").block(rng) is None
+
+
+def test_budget_is_exact_and_no_program_is_evaluated_twice() -> None:
+    task = CountingTask(cap=UNSOLVABLE)
+    result = search(task, "mosaic", config=SearchConfig(budget=600, seed=1, progress=False))
+    assert result.stop_reason == "budget" and result.evaluations == 600
+    # Climb starts may repeat (they are counted again), everything else is new.
+    assert result.unique_evaluations >= 600 - result.climbs
+    assert task.calls == result.evaluations
+    assert result.best_return == task.evaluate(result.best_program)
+
+
+def test_same_seed_same_result_and_workers_do_not_change_it() -> None:
+    cfg = SearchConfig(budget=400, seed=3, progress=False)
+    one = search(CountingTask(cap=UNSOLVABLE), "mosaic", config=cfg)
+    again = search(CountingTask(cap=UNSOLVABLE), "mosaic", config=cfg)
+    two = search(CountingTask(cap=UNSOLVABLE), "mosaic", config=cfg.with_overrides(workers=2))
+    other = search(CountingTask(cap=UNSOLVABLE), "mosaic", config=cfg.with_overrides(seed=4))
+    assert one.outcome() == again.outcome() == two.outcome()
+    assert other.outcome() != one.outcome()
+
+
+def test_seeds_are_climbed_first_and_bad_ones_are_reported() -> None:
+    events: list[dict] = []
+    result = mosaic_search(
+        CountingTask(cap=UNSOLVABLE),
+        [SEED_PROGRAM, "DEF run m( jump m)"],
+        library=["not a program"],
+        budget=50,
+        seed=0,
+        config=SearchConfig(progress=False),
+        on_event=events.append,
+    )
+    assert [s.index for s in result.skipped_seeds] == [1, 2]
+    first_best = next(e for e in events if e["event"] == "best_updated")
+    assert first_best["program"] == str(parse(SEED_PROGRAM))
+
+
+def test_solves_a_real_task_and_reports_the_held_out_return() -> None:
+    result = mosaic_search("karel/MazeSparse", budget=20_000, seed=0,
+                           config=SearchConfig(progress=False))  # fmt: skip
+    assert result.solved and result.best_return >= 1.0
+    import envs
+
+    held = envs.make("karel/MazeSparse", n=64, seed=32).evaluate(result.best_program)
+    assert result.heldout_return == held
+    assert within_limits(parse(result.best_program))
+
+
+def test_held_out_return_can_be_turned_off_and_is_none_for_unknown_tasks() -> None:
+    cfg = SearchConfig(budget=30, seed=0, progress=False)
+    assert search(CountingTask(), "mosaic", config=cfg).heldout_return is None
+    off = search("karel/MazeSparse", "shc", config=cfg.with_overrides(heldout=0))
+    assert off.heldout_return is None
+
+
+@pytest.mark.parametrize("method", ["hc", "shc"])
+def test_other_methods_report_the_held_out_return_too(method: str) -> None:
+    cfg = SearchConfig(budget=2_000, seed=0, progress=False)
+    result = search("karel/StairClimberSparse", method, config=cfg)
+    assert result.heldout_return is not None and -1.0 <= result.heldout_return <= 1.0
