@@ -40,6 +40,8 @@ REVISION_METHODS: tuple[str, ...] = (
     "program_execution_trace",
 )
 _DOMAIN_NAMES = {"karel": "Karel", "minigrid": "Minigrid"}
+#: Worked examples shown at most (each adds about 100 prompt tokens).
+MAX_EXAMPLES = 3
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,14 @@ class TaskPrompt:
         name: Display name, printed upper case after ``TASK NAME:``.
         description: The task in plain words (for benchmark tasks: map, start, goal, return).
         domain: ``"karel"`` or ``"minigrid"``.
+        task_id: The benchmark id the text belongs to (None for a user's own task); worked
+            examples of that task and its dense/sparse twin are never shown for it.
     """
 
     name: str
     description: str
     domain: str = "karel"
+    task_id: str | None = None
 
 
 def read_template(path: str) -> str:
@@ -91,6 +96,26 @@ def _task_table() -> dict[str, dict[str, str]]:
     return yaml.safe_load(read_template("tasks.yaml"))
 
 
+def _entry(task_id: str) -> dict[str, str]:
+    table = _task_table()
+    entry = dict(table[task_id])
+    while "like" in entry:
+        base = dict(table[entry.pop("like")])
+        entry = {**base, **entry}
+    return entry
+
+
+def task_family(task_id: str) -> str:
+    """The benchmark task an id is a variant of (``karel/StairClimber`` -> its sparse twin's
+    id), following the ``like:`` links of ``tasks.yaml``; an unknown id is its own family."""
+    table = _task_table()
+    seen = {task_id}
+    while task_id in table and "like" in table[task_id] and table[task_id]["like"] not in seen:
+        task_id = table[task_id]["like"]
+        seen.add(task_id)
+    return task_id
+
+
 def task_prompt(task: str | TaskPrompt) -> TaskPrompt:
     """Look up a benchmark task's prompt text by id (``"karel/DoorKey"``) or bare name.
 
@@ -103,12 +128,9 @@ def task_prompt(task: str | TaskPrompt) -> TaskPrompt:
     ids = [task] if "/" in task else [f"{d}/{task}" for d in _DOMAIN_NAMES]
     for task_id in ids:
         if task_id in table:
-            entry = dict(table[task_id])
-            while "like" in entry:
-                base = dict(table[entry.pop("like")])
-                entry = {**base, **entry}
+            entry = _entry(task_id)
             sentences = " ".join(entry[k] for k in ("map", "start", "goal", "return"))
-            return TaskPrompt(entry["name"], sentences, task_id.split("/", 1)[0])
+            return TaskPrompt(entry["name"], sentences, task_id.split("/", 1)[0], task_id)
     raise TaskNotFound(f"no task description for {task!r}; known: {', '.join(table)}")
 
 
@@ -209,13 +231,82 @@ def sections(domain: str) -> dict[str, str]:
     }
 
 
+# -- worked examples -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkedExample:
+    """A program written for one benchmark task, shown to the model when it solves another.
+
+    Attributes:
+        task_id: The task the program was written for.
+        program: Canonical DSL.
+        score: Its mean return on the task's 32 benchmark instances (a test checks it).
+    """
+
+    task_id: str
+    program: str
+    score: float
+
+
+@cache
+def worked_examples(domain: str) -> tuple[WorkedExample, ...]:
+    """Every worked example of a domain (``prompts/<domain>/examples.yaml``), in file order.
+
+    Raises:
+        ConfigError: Unknown domain or a malformed examples file.
+    """
+    if domain not in _DOMAIN_NAMES:
+        raise ConfigError(f"unknown domain {domain!r}; choose one of {', '.join(_DOMAIN_NAMES)}")
+    rows = yaml.safe_load(read_template(f"{domain}/examples.yaml")) or []
+    try:
+        return tuple(WorkedExample(r["task"], r["program"], float(r["score"])) for r in rows)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"prompts/{domain}/examples.yaml is malformed: {err}") from None
+
+
+def examples_for(task: str | TaskPrompt, limit: int = MAX_EXAMPLES) -> list[WorkedExample]:
+    """Worked examples for ``task``: other tasks of its domain only (leave-one-out).
+
+    A task never sees an example of itself or of its dense/sparse twin, so no answer leaks;
+    a user's own task (no ``task_id``) may see any example of its domain.
+    """
+    info = task_prompt(task)
+    family = task_family(info.task_id) if info.task_id is not None else None
+    return [
+        e
+        for e in worked_examples(info.domain)
+        if task_family(e.task_id) != family and _entry(e.task_id)["name"] != info.name
+    ][:limit]
+
+
+def examples_section(task: str | TaskPrompt, strategy: str = "python") -> str:
+    """The prompt section that shows the worked examples for ``task`` ("" when none)."""
+    info = task_prompt(task)
+    shown = []
+    for k, example in enumerate(examples_for(info), 1):
+        entry = _entry(example.task_id)
+        code = (
+            example.program
+            if strategy == "dsl"
+            else to_python(example.program, info.domain).rstrip("\n")
+        )
+        shown.append(
+            f"Example {k}: {entry['name']}. {entry['map']} {entry['goal']}\n"
+            f"A program for it (average return {example.score:.3g}):\n{code}"
+        )
+    if not shown:
+        return ""
+    return fill("examples.txt", {"examples": "\n\n".join(shown)})
+
+
 # -- rendering -----------------------------------------------------------------------------
 def _check(strategy: str) -> None:
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
 
-def _user_parts(info: TaskPrompt, strategy: str, n_programs: int) -> dict[str, str]:
+def _user_parts(
+    info: TaskPrompt, strategy: str, n_programs: int, constrained: bool = False
+) -> dict[str, str]:
     if n_programs < 1:
         raise ConfigError(f"n_programs must be at least 1, got {n_programs}")
     values = {
@@ -225,11 +316,25 @@ def _user_parts(info: TaskPrompt, strategy: str, n_programs: int) -> dict[str, s
         "n_programs": str(n_programs),
         "plural": "" if n_programs == 1 else "s",
     }
-    return {"task": fill("user/task.txt", values), "ask": fill(f"user/{strategy}.txt", values)}
+    ask = "user/constrained.txt" if constrained else f"user/{strategy}.txt"
+    return {"task": fill("user/task.txt", values), "ask": fill(ask, values)}
+
+
+def _system(info: TaskPrompt, strategy: str, examples: bool, constrained: bool) -> str:
+    # Under the grammar the answer is Python only: the DSL table would be dead weight.
+    template = "system/python.txt" if constrained else f"system/{strategy}.txt"
+    system = fill(template, sections(info.domain))
+    shown = examples_section(info, "python" if constrained else strategy) if examples else ""
+    return f"{system}\n\n{shown}" if shown else system
 
 
 def render_prompt(
-    task: str | TaskPrompt, strategy: str = "pythonic_dsl", *, n_programs: int = 1
+    task: str | TaskPrompt,
+    strategy: str = "pythonic_dsl",
+    *,
+    n_programs: int = 1,
+    examples: bool = False,
+    constrained: bool = False,
 ) -> list[Message]:
     """The system and user messages that ask a model for programs.
 
@@ -239,14 +344,17 @@ def render_prompt(
         strategy: ``"pythonic_dsl"`` (Python, then its DSL translation), ``"python"`` or
             ``"dsl"``.
         n_programs: Programs asked for in one answer.
+        examples: Add worked examples of other tasks of the domain (:func:`examples_for`).
+        constrained: The answer is decoded under the grammar of
+            :mod:`agent.conversion.grammar`: ask for the bare ``def run():`` code only.
 
     Raises:
         TaskNotFound: Unknown task id. ConfigError: unknown strategy or a template error.
     """
     _check(strategy)
     info = task_prompt(task)
-    system = fill(f"system/{strategy}.txt", sections(info.domain))
-    user = fill("user/request.txt", _user_parts(info, strategy, n_programs))
+    system = _system(info, strategy, examples, constrained)
+    user = fill("user/request.txt", _user_parts(info, strategy, n_programs, constrained))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -285,6 +393,8 @@ def render_revision(
     score: float | None = None,
     trace: str | None = None,
     n_programs: int = 1,
+    examples: bool = False,
+    constrained: bool = False,
 ) -> list[Message]:
     """Messages of a revision round (spec/benchmark.md §7.5).
 
@@ -298,6 +408,8 @@ def render_revision(
         score: Trace methods: its average return.
         trace: Trace methods: the text from :func:`agent.revision_feedback.format_trace`.
         n_programs: Programs asked for.
+        examples: As for :func:`render_prompt`.
+        constrained: As for :func:`render_prompt`.
 
     Raises:
         ConfigError: Unknown method or strategy, or the method's inputs are missing.
@@ -308,7 +420,7 @@ def render_revision(
         )
     _check(strategy)
     info = task_prompt(task)
-    values: dict[str, str] = dict(_user_parts(info, strategy, n_programs))
+    values: dict[str, str] = dict(_user_parts(info, strategy, n_programs, constrained))
     if method == "regeneration":
         values["programs"] = format_programs(programs, info.domain)
     elif method == "regeneration_with_reward":
@@ -323,6 +435,6 @@ def render_revision(
         "programs", values.get("scored_programs")
     ):
         raise ConfigError(f"revision method {method!r} needs at least one previous program")
-    system = fill(f"system/{strategy}.txt", sections(info.domain))
+    system = _system(info, strategy, examples, constrained)
     user = fill(f"revision/{method}.txt", values)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -3,8 +3,11 @@
 Rules, in order (documented in docs/pythonic-dsl.md):
 
 1. Code fences (```` ``` ```` or ``~~~``, optionally indented; an unclosed last fence runs to
-   the end) are collected. The first block tagged ``python``/``py``/``python3`` is the code.
-   Failing that, the first untagged block that does not look like DSL (no ``DEF``/``m(``).
+   the end) are collected; the code blocks among them are those tagged ``python``/``py``/
+   ``python3`` and the untagged ones that do not look like DSL (no ``DEF``/``m(``). The first
+   code block that defines ``run`` at its top level is the code, else the first that defines
+   ``main`` (an answer may show a usage snippet before the program). Failing that, the first
+   tagged block, else the first untagged one.
 2. Without any fence, the whole answer is the code if it parses as Python. Otherwise the code
    is the first run of code-looking lines: from the first line that begins a Python statement
    (``def``, ``for``, ``while``, ``if``, ``import``, ``from``, ``class``, ``@`` or a call such
@@ -114,6 +117,19 @@ def _unfenced_code(text: str) -> str | None:
     return "\n".join(lines[start:end])
 
 
+def _defines(code: str, name: str) -> bool:
+    """Whether ``code`` defines the function ``name`` at its top level; a block that does not
+    parse (e.g. truncated) counts when a line starts with ``def name(``."""
+    if re.search(rf"^[ \t]*def[ \t]+{name}[ \t]*\(", code, re.MULTILINE) is None:
+        return False  # cheap pre-check before parsing
+    normalised = _normalise(code)
+    try:
+        tree = ast.parse(normalised)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return re.search(rf"^def[ \t]+{name}[ \t]*\(", normalised, re.MULTILINE) is not None
+    return any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body)
+
+
 def _parses(text: str) -> bool:
     try:
         ast.parse(text)
@@ -131,12 +147,24 @@ def extract_python(text: str) -> CodeBlock:
     """
     text = check_size(text).replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     blocks = fenced_blocks(text)
-    for language, body in blocks:
+    code_blocks = [
+        (language, body)
+        for language, body in blocks
+        if language in _PYTHON_TAGS
+        or (not language and body.strip() and not _DSL_HINT.search(body))
+    ]
+    # A usage snippet often comes first ("call `turnLeft()` to turn"): the block that defines
+    # the entry point is the program, whatever its position.
+    for entry in ("run", "main"):
+        for language, body in code_blocks:
+            if _defines(body, entry):
+                return CodeBlock(_normalise(body), True, language)
+    for language, body in code_blocks:
         if language in _PYTHON_TAGS:
             return CodeBlock(_normalise(body), True, language)
-    for language, body in blocks:
-        if not language and body.strip() and not _DSL_HINT.search(body):
-            return CodeBlock(_normalise(body), True, "")
+    if code_blocks:
+        language, body = code_blocks[0]
+        return CodeBlock(_normalise(body), True, language)
     if not blocks and _parses(text):
         return CodeBlock(_normalise(text), False, "")
     code = _unfenced_code(text)

@@ -73,6 +73,8 @@ def cache_key(
         "stop": list(settings.stop),
         "sample": sample_index,
     }
+    if settings.grammar is not None:  # only then, so keys of unconstrained samples stay valid
+        payload["grammar"] = hashlib.sha256(settings.grammar.encode("utf-8")).hexdigest()
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

@@ -41,6 +41,8 @@ class SamplingSettings:
         seed: Base seed; sample ``i`` of a request is drawn with ``seed + i`` where the backend
             supports seeds. ``None`` leaves the backend unseeded (and is still cached as ``None``).
         stop: Strings that end a completion.
+        grammar: A GBNF grammar that constrains decoding (embedded models and llama.cpp
+            servers; ``agent.conversion.grammar``); other backends are not sent it.
     """
 
     n: int = 1
@@ -49,6 +51,7 @@ class SamplingSettings:
     max_tokens: int = 1024
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    grammar: str | None = None
 
     def __post_init__(self) -> None:
         if self.n < 1:

@@ -1,9 +1,15 @@
 """Task matching: which registered task a plain-words description means.
 
 Offline first: every registered task carries a description and synonyms
-(:class:`envs.TaskInfo`), and a description is scored against them by content-word overlap, so
-matching needs no model at all. When a model is given, it can be asked to pick among the best
-offline candidates (it never sees, and cannot choose, a task outside that list).
+(:class:`envs.TaskInfo`), and benchmark tasks also have the prompt's four sentences (map, start,
+goal, return). A description is scored against each task by two signals over stemmed content
+words, in which common paraphrase words meet ("collect", "grab" and "pick up" are one term;
+"rubbish" and "garbage" too): how close it is to one of the task's phrases (its synonyms and
+name), and how much of the description's IDF weight the task's whole text covers (a BM25-style
+term score, so a word that every task uses, such as "marker", counts little and a telling one,
+such as "room" against "stairs", counts much). Matching needs no model at all; when a model
+is given, it can be asked to pick among the best offline candidates (it never sees, and cannot
+choose, a task outside that list).
 
 Example:
     >>> match_task("pick up the key and open the door").task
@@ -12,8 +18,11 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from agent.llm.types import LLM, SamplingSettings
 from agent.pipeline.results import MatchResult
@@ -26,12 +35,55 @@ MIN_SCORE = 0.2
 TOP_K = 5
 #: Offline matches at or above this confidence are not sent to the model for confirmation.
 CONFIRM_BELOW = 0.75
+#: Weights of the phrase similarity and the IDF-weighted coverage in a score.
+PHRASE_WEIGHT = 0.2
+COVER_WEIGHT = 0.8
+#: Score factor of a task whose world's own words the description lacks, when it has another's.
+OTHER_DOMAIN_FACTOR = 0.7
+#: BM25's term-frequency saturation and length normalisation.
+_K1, _B = 1.2, 0.5
 _VARIANT_WORDS = frozenset({"sparse", "dense"})
 _STOP = frozenset(
     "a an the and or to of in on at for with from into onto by as is are be it its all every "
     "each that this then them their there your you my me i we please want agent robot karel "
-    "program policy task write find make get up do so can should will must one".split()
+    "program policy task write find make get up do so can should will must one not no don t "
+    "any until when where which while without just only also too very how what who out over "
+    "off around along through after before first again once more most other than same some "
+    "lie lying give cell cells".split()
 )
+# Words people use for the same grid-world mechanic. Each stem also stands for its class, so a
+# paraphrase meets a description that says the same thing in other words.
+_CLASSES: dict[str, tuple[str, ...]] = {
+    "pick": ("pick", "collect", "gather", "grab", "take", "fetch", "remov"),
+    "put": ("put", "place", "drop", "deposit", "plant", "sow", "set", "leav", "add"),
+    "garbag": ("garbag", "rubbish", "trash", "junk", "litter", "dirt", "mess"),
+    "clean": ("clean", "tidy", "clear"),
+    "maze": ("maze", "labyrinth", "corridor", "passag"),
+    "stair": ("stair", "staircas", "step", "ascend", "climb"),
+    "walk": ("walk", "go", "mov", "travel", "navigat", "head", "pass"),
+    "reach": ("reach", "arriv", "hit"),
+    "target": ("target", "destination", "goal", "exit"),
+    "gap": ("gap", "hole", "opening"),
+    "open": ("open", "unlock"),
+    "near": ("near", "next", "besid", "adjacent", "clos", "neighbour", "neighbor"),
+    "trail": ("trail", "path", "route", "line", "track"),
+    "follow": ("follow", "trace"),
+    "visit": ("visit", "explor"),
+    "ball": ("ball",),
+    "box": ("box", "crate", "chest"),
+    "eat": ("eat", "food", "consum"),
+    "body": ("body", "tail", "yourself"),
+    "grow": ("grow", "longer", "length"),
+    "two": ("two", "doubl", "second"),
+    "corner": ("corner",),
+    "room": ("room", "hous"),
+    "wall": ("wall", "edg", "border"),
+    "marker": ("marker", "seed", "beeper", "token"),
+}
+_CLASS_OF: dict[str, list[str]] = {}
+for _label, _members in _CLASSES.items():
+    for _member in _members:
+        _CLASS_OF.setdefault(_member, []).append("~" + _label)
 
 
 def _words(text: str) -> list[str]:
@@ -41,56 +93,173 @@ def _words(text: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
-    for suffix in ("ing", "ers", "er", "es", "ed", "s"):
+    """A light suffix stripper: enough for "steps/step", "collecting/collect", "boxes/box"."""
+    for suffix in ("ing", "ers", "ies", "es", "ed", "er", "ly", "s", "e"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "ls":
+        word = word[:-1]  # "dropp(ed)" -> "drop", "grabb(ing)" -> "grab"
     return word
 
 
+def terms(text: str) -> list[str]:
+    """Stemmed content words of ``text``, each followed by its paraphrase classes."""
+    out: list[str] = []
+    for word in _words(text):
+        if word in _STOP:
+            continue
+        stem = _stem(word)
+        out.append(stem)
+        out.extend(_CLASS_OF.get(stem, ()))
+    return out
+
+
 def content_words(text: str) -> frozenset[str]:
-    """The stemmed content words of ``text`` (stop words dropped)."""
-    return frozenset(_stem(w) for w in _words(text) if w not in _STOP)
+    """The stemmed content words of ``text`` with their classes (stop words dropped)."""
+    return frozenset(terms(text))
 
 
-def _dice(a: frozenset[str], b: frozenset[str]) -> float:
+def _dice(a: frozenset[str], b: frozenset[str], weight: dict[str, float] | None = None) -> float:
+    """Dice similarity of two term sets, each term weighted by ``weight`` (default 1)."""
     if not a or not b:
         return 0.0
-    return 2 * len(a & b) / (len(a) + len(b))
+
+    def mass(terms: frozenset[str]) -> float:
+        return sum(weight.get(t, 1.0) for t in terms) if weight is not None else len(terms)
+
+    return 2 * mass(a & b) / (mass(a) + mass(b))
 
 
-def score_task(description: str, info: TaskInfo, variant: bool = False) -> float:
+# The prompt's sentences open with the same words for every task: not evidence for any.
+_BOILERPLATE = re.compile(r"\bThe (?:map|goal|return) is\b|\bThe agent starts\b")
+
+
+def _prompt_text(task_id: str) -> str:
+    from agent.prompting import task_ids, task_prompt  # data only; imported when matching
+
+    if task_id not in task_ids():
+        return ""
+    return _BOILERPLATE.sub(" ", task_prompt(task_id).description)
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Term statistics of the tasks' texts (description, synonyms, name, prompt sentences)."""
+
+    docs: dict[str, Counter[str]]
+    idf: dict[str, float]
+    unknown_idf: float
+    avg_len: float
+    domain_of: dict[str, str]
+    only_in: dict[str, tuple[str, float]]  # term -> (its one world, share of that world's tasks)
+
+    @classmethod
+    def build(cls, infos: Sequence[TaskInfo]) -> _Index:
+        docs = {
+            i.id: Counter(terms(" ".join([i.name, i.description, *i.synonyms, _prompt_text(i.id)])))
+            for i in infos
+        }
+        n = len(docs)
+        df: Counter[str] = Counter(t for doc in docs.values() for t in doc)
+        idf = {t: math.log(1 + (n - k + 0.5) / (k + 0.5)) for t, k in df.items()}
+        avg = sum(sum(d.values()) for d in docs.values()) / max(n, 1)
+        domain_of = {i.id: i.domain for i in infos}
+        size = Counter(domain_of.values())
+        used: dict[str, Counter[str]] = {}
+        for task_id, doc in docs.items():
+            for t in doc:
+                used.setdefault(t, Counter())[domain_of[task_id]] += 1
+        # A world's own words (used by no other world's tasks), weighted by the share of the
+        # world's tasks that use them: "marker" (every Karel task) says more than "lava".
+        only_in = {t: (d, ds[d] / size[d]) for t, ds in used.items() if len(ds) == 1 for d in ds}
+        return cls(docs, idf, math.log(1 + (n + 0.5) / 0.5), avg, domain_of, only_in)
+
+    def domains_named(self, query: list[str]) -> set[str]:
+        """The worlds whose own words weigh most in the query (empty when it has none)."""
+        evidence: Counter[str] = Counter()
+        for term in set(query):
+            if term in self.only_in:
+                domain, share = self.only_in[term]
+                evidence[domain] += share
+        top = max(evidence.values(), default=0.0)
+        return {d for d, v in evidence.items() if v == top and top > 0}
+
+    def coverage(self, query: list[str], task_id: str) -> float:
+        """BM25 of ``query`` against the task over the query's total IDF (about 1 when the
+        task's text has every query word once)."""
+        doc = self.docs[task_id]
+        length = sum(doc.values())
+        norm = _K1 * (1 - _B + _B * length / self.avg_len)
+        got = total = 0.0
+        for term in set(query):
+            idf = self.idf.get(term, self.unknown_idf)
+            total += idf
+            tf = doc.get(term, 0)
+            got += idf * tf * (_K1 + 1) / (tf + norm)
+        return got / total if total else 0.0
+
+
+def _fit(
+    description: str, info: TaskInfo, variant: bool, index: _Index | None
+) -> tuple[float, bool]:
+    """(fit, exact): 1.0 and True for an exact synonym or name, else a weighted sum that may
+    pass 1 when the task's text repeats the description's words (it ranks, it is no
+    probability)."""
+    norm = " ".join(_words(description))
+    phrases = [*info.synonyms, info.name, " ".join(_words(info.name))]
+    query = terms(description)
+    exact = norm in {" ".join(_words(p)) for p in phrases} or norm == info.id.lower()
+    if exact:
+        fit = 1.0
+    elif not query:
+        return 0.0, False
+    else:
+        index = index if index is not None else _Index.build([info])
+        weight = {t: index.idf.get(t, index.unknown_idf) for t in query}
+        for p in phrases:
+            weight.update((t, index.idf.get(t, index.unknown_idf)) for t in content_words(p))
+        phrase = max(_dice(frozenset(query), content_words(p), weight) for p in phrases)
+        fit = PHRASE_WEIGHT * phrase + COVER_WEIGHT * index.coverage(query, info.id)
+    # Words only one world uses ("marker" in Karel, "lava" in Minigrid) say which world is
+    # meant: a task of another world is unlikely unless the query names its world too.
+    if index is not None and query:
+        named = index.domains_named(query)
+        if named and info.domain not in named:
+            fit *= OTHER_DOMAIN_FACTOR
+    # The unused dense/sparse variants only win when the user names the variant.
+    if variant and not (_VARIANT_WORDS & set(_words(description))):
+        fit *= 0.85
+    return fit, exact
+
+
+def score_task(
+    description: str, info: TaskInfo, variant: bool = False, index: _Index | None = None
+) -> float:
     """How well ``description`` fits the task, in 0..1 (1.0 for an exact synonym or name).
 
     ``variant`` marks an unused dense/sparse twin of a benchmark task: it scores lower unless
     the description names the variant, so "climb the stairs" means the paper's task.
+    ``index`` holds the term statistics of the tasks compared; without it, the task is
+    compared on its own (coverage without IDF weighting).
     """
-    norm = " ".join(_words(description))
-    phrases = [*info.synonyms, info.name, " ".join(_words(info.name))]
-    query = content_words(description)
-    if norm in {" ".join(_words(p)) for p in phrases} or norm == info.id.lower():
-        score = 1.0
-    elif not query:
-        return 0.0
-    else:
-        phrase = max(_dice(query, content_words(p)) for p in phrases)
-        cover = len(query & content_words(info.description)) / len(query)
-        score = min(0.7 * phrase + 0.3 * cover, 0.99)
-    # The unused dense/sparse variants only win when the user names the variant.
-    if variant and not (_VARIANT_WORDS & set(_words(description))):
-        score *= 0.85
-    return score
+    fit, exact = _fit(description, info, variant, index)
+    return fit if exact else min(fit, 0.99)
 
 
 def rank_tasks(description: str, infos: Sequence[TaskInfo]) -> list[tuple[str, float]]:
     """Every task with its score, best first (ties keep registration order)."""
     benchmark = {i.id for i in infos if i.benchmark}
+    index = _Index.build(infos)
 
     def variant(info: TaskInfo) -> bool:
         twins = (info.id + "Sparse", info.id.removesuffix("Sparse"))
         return not info.benchmark and any(t in benchmark for t in twins)
 
-    scored = [(i.id, round(score_task(description, i, variant(i)), 4)) for i in infos]
-    return sorted(scored, key=lambda kv: -kv[1])
+    fits = [(i.id, *_fit(description, i, variant(i), index)) for i in infos]
+    # Ranked by the unclipped fit, so two tasks that both pass the 0.99 cap stay ordered.
+    fits.sort(key=lambda row: -row[1])
+    return [(tid, round(fit if exact else min(fit, 0.99), 4)) for tid, fit, exact in fits]
 
 
 def _listing(infos: Sequence[TaskInfo]) -> str:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from agent.conversion import extract_dsl, python_to_dsl
+from agent.conversion.to_python import to_python
 from agent.prompting import (
     REVISION_METHODS,
     TaskPrompt,
@@ -18,7 +19,7 @@ from agent.prompting import (
     task_ids,
     task_prompt,
 )
-from envs.dsl import GRAMMARS
+from envs.dsl import GRAMMARS, parse
 from envs.errors import ConfigError, TaskNotFound
 
 KAREL_TASKS = [
@@ -131,3 +132,64 @@ def test_revision_inputs_are_checked() -> None:
         render_revision("regeneration", "karel/DoorKey")
     with pytest.raises(ConfigError):
         render_revision("shout", "karel/DoorKey")
+
+
+# -- worked examples (leave-one-out) and the grammar-constrained prompt ---------------------
+@pytest.mark.parametrize("task_id", task_ids())
+def test_worked_examples_never_show_the_task_or_its_twin(task_id: str) -> None:
+    from agent.prompting import examples_for, task_family, worked_examples
+
+    info = task_prompt(task_id)
+    system = render_prompt(task_id, examples=True, constrained=True)[0]["content"]
+    shown = examples_for(task_id)
+    assert shown, "every task sees at least one example of another task"
+    for example in worked_examples(info.domain):
+        code = to_python(example.program, info.domain).rstrip("\n")
+        if task_family(example.task_id) == task_family(task_id):
+            assert example not in shown
+            assert code not in system  # the solved task's own program never appears
+            assert f": {task_prompt(example.task_id).name}." not in system
+    for k, example in enumerate(shown, 1):
+        assert f"Example {k}: {task_prompt(example.task_id).name}." in system
+        assert to_python(example.program, info.domain).rstrip("\n") in system
+
+
+def test_twins_share_a_family_and_user_tasks_see_every_example() -> None:
+    from agent.prompting import examples_for, task_family, worked_examples
+
+    assert task_family("karel/StairClimber") == task_family("karel/StairClimberSparse")
+    assert task_family("karel/HarvesterSparse") == "karel/Harvester"
+    assert task_family("karel/NotATask") == "karel/NotATask"
+    assert not any(
+        e.task_id.startswith("karel/StairClimber") for e in examples_for("karel/StairClimber")
+    )
+    custom = TaskPrompt("Tidy", "Pick up every marker in the room.", "karel")
+    assert examples_for(custom) == list(worked_examples("karel"))[: len(examples_for(custom))]
+
+
+@pytest.mark.parametrize("domain", ["karel", "minigrid"])
+def test_worked_examples_score_what_they_claim(domain: str) -> None:
+    import envs
+    from agent.prompting import worked_examples
+
+    examples = worked_examples(domain)
+    assert len({e.task_id for e in examples}) >= 2  # leave-one-out leaves at least one
+    for example in examples:
+        assert str(parse(example.program, domain)) == example.program
+        assert envs.make(example.task_id).evaluate(example.program) == example.score
+
+
+def test_examples_can_be_turned_off_and_constrained_prompt_asks_for_code_only() -> None:
+    plain = render_prompt("karel/DoorKey")
+    with_examples = render_prompt("karel/DoorKey", examples=True)
+    assert "Example 1:" not in plain[0]["content"] and "Example 1:" in with_examples[0]["content"]
+    assert with_examples[1] == plain[1]
+    constrained = render_prompt("karel/DoorKey", constrained=True)
+    system, user = (m["content"] for m in constrained)
+    assert "DEF run m(" not in system  # no DSL table: the answer is Python only
+    assert "def run():" in user and "code only" in user and "```" not in user
+    revision = render_revision(
+        "regeneration", "karel/DoorKey", programs=["DEF run m( move m)"], constrained=True,
+        examples=True,
+    )  # fmt: skip
+    assert "code only" in revision[1]["content"] and "Example 1:" in revision[0]["content"]
