@@ -133,7 +133,9 @@ class ProgressPrinter:
             self._say(f"[{e['stage']}] asking the model for {what} ...")
 
     def _on_llm_progress(self, e: dict[str, Any]) -> None:
-        speed = "cached" if e["cached"] else f"{e['tokens_per_s'] or 0:.1f} tok/s"
+        # "overall": over a whole request, prompt processing (and a model's first load) count
+        # too; the embedded runtime prints its prompt and generation speeds apart, above this.
+        speed = "cached" if e["cached"] else f"{e['tokens_per_s'] or 0:.1f} tok/s overall"
         which = f"{e['sample']}/{e['of']}" if e["sample"] <= e["of"] else f"{e['sample']} (retry)"
         kind = "turn" if e.get("stage") == "agent" else "answer"
         self._say(f"[{e['stage']}] {kind} {which}: {e['completion_tokens']} "

@@ -1,13 +1,14 @@
 """Measure the embedded models' speed in their server process (the way ``solve`` runs them).
 
-``python -m agent.llm.bench [--model M] [--threads T] [--repeat 3] [--python PY]``
+``python -m agent.llm.bench [--model M] [--threads T] [--repeat 3] [--build LABEL=PYTHON]``
 
 Each run streams one greedy answer (seed 0) to the same ~700-token Karel prompt from the
 model's llama.cpp server. Prompt speed is the prompt tokens over the time to the first
 generated token; generation speed is the tokens after the first over the time after it. A
 distinct system line per run keeps the server's KV cache from reusing an earlier prompt.
-Prints one JSON line per run, then one line of medians per model. ``--python`` runs the server
-with another interpreter, e.g. a virtual environment holding a different llama.cpp build.
+Prints one JSON line per run, then one line of medians per model and build. ``--build
+LABEL=PYTHON`` (repeatable) compares builds: one server per build, each run with another
+interpreter (a virtual environment holding another llama.cpp build), interleaved run by run.
 """
 
 from __future__ import annotations
@@ -112,25 +113,41 @@ def _median(rows: list[dict], key: str) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
-def run_model(model: str, args: argparse.Namespace, threads: int) -> list[dict[str, Any]]:
-    """Start ``model``'s server, time ``args.repeat`` answers, stop it; one row per answer."""
-    server = local_server.ensure(model, n_ctx=4096, n_threads=threads, private=True)
+def run_model(
+    model: str, builds: dict[str, str | None], args: argparse.Namespace, threads: int
+) -> list[dict[str, Any]]:
+    """Start one server per build, time ``args.repeat`` answers each, interleaved run by run.
+
+    Interleaving spreads a shared machine's changing load evenly over the builds compared.
+    """
+    servers: dict[str, local_server.LocalServer] = {}
     rows = []
     try:
+        for label, python in builds.items():
+            if python:
+                os.environ[local_server.RUNTIME_PYTHON_ENV] = python
+            else:
+                os.environ.pop(local_server.RUNTIME_PYTHON_ENV, None)
+            servers[label] = local_server.ensure(model, n_ctx=4096, n_threads=threads, private=True)
         for run in range(args.repeat):
-            messages = [
-                {"role": "system", "content": f"Run {run}. You are a helpful assistant."},
-                {"role": "user", "content": PROMPT},
-            ]
-            speed = measure(server, messages, args.max_tokens)
-            row = {"model": model, "label": args.label, "threads": threads, "run": run,
-                   "load_s": round(server.load_s, 2), **asdict(speed),
-                   "load_avg_1m": round(os.getloadavg()[0], 2)}  # fmt: skip
-            row.pop("text")
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            for label, server in servers.items():
+                messages = [
+                    {
+                        "role": "system",
+                        "content": f"Run {run} {label}. You are a helpful assistant.",
+                    },
+                    {"role": "user", "content": PROMPT},
+                ]
+                speed = measure(server, messages, args.max_tokens)
+                row = {"model": model, "build": label, "threads": threads, "run": run,
+                       "load_s": round(server.load_s, 2), **asdict(speed),
+                       "load_avg_1m": round(os.getloadavg()[0], 2)}  # fmt: skip
+                row.pop("text")
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
     return rows
 
 
@@ -141,28 +158,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--python", default=None, help="interpreter that runs the server")
-    parser.add_argument("--label", default="", help="a name for this build in the output")
+    parser.add_argument(
+        "--build",
+        action="append",
+        metavar="LABEL=PYTHON",
+        help="compare builds: run the server with this interpreter under this label "
+        "(repeatable; default: this environment's build)",
+    )
     args = parser.parse_args(argv)
-    if args.python:
-        os.environ[local_server.RUNTIME_PYTHON_ENV] = args.python
+    builds: dict[str, str | None] = {}
+    for item in args.build or ["this=" + (os.environ.get(local_server.RUNTIME_PYTHON_ENV) or "")]:
+        label, _, python = item.partition("=")
+        builds[label] = python or None
     models = args.model or [f"local/{name}" for name in local_model.LOCAL_MODELS]
     threads = args.threads if args.threads is not None else local_model.default_threads()
     for model in models:
         try:
-            rows = run_model(model, args, threads)
+            rows = run_model(model, builds, args, threads)
         except LLMError as exc:
-            print(json.dumps({"model": model, "label": args.label, "error": str(exc)}))
+            print(json.dumps({"model": model, "error": str(exc)}))
             return 1
-        summary = {
-            "model": model,
-            "label": args.label,
-            "median_of": len(rows),
-            "prompt_tok_s": _median(rows, "prompt_tok_s"),
-            "gen_tok_s": _median(rows, "gen_tok_s"),
-            "load_s": rows[0]["load_s"] if rows else None,
-        }
-        print(json.dumps(summary), flush=True)
+        for label in builds:
+            mine = [r for r in rows if r["build"] == label]
+            summary = {
+                "model": model,
+                "build": label,
+                "median_of": len(mine),
+                "prompt_tok_s": _median(mine, "prompt_tok_s"),
+                "gen_tok_s": _median(mine, "gen_tok_s"),
+                "load_s": mine[0]["load_s"] if mine else None,
+            }
+            print(json.dumps(summary), flush=True)
     return 0
 
 

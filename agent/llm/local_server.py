@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -56,6 +57,10 @@ REBUILD_HINT = (
     "runs on any x86-64 CPU with AVX2); or use --model none or another backend"
 )
 _PORT_ATTEMPTS = 3
+# llama.cpp's timing lines (llama_perf_context_print), one block per request.
+_PROMPT_LINE = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")
+_EVAL_LINE = re.compile(r"\s eval time =\s*([\d.]+) ms /\s*(\d+) runs")
+_TOTAL_LINE = re.compile(r"total time =\s*([\d.]+) ms")
 
 
 class RuntimeCrashed(LLMError):
@@ -151,7 +156,7 @@ class LocalServer:
         cmd += ["--", "--model", str(self.path), "--model_alias", self.alias]
         cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(self.n_ctx)]
         cmd += ["--n_threads", str(self.threads), "--n_threads_batch", str(self.threads)]
-        # verbose: llama.cpp's load and timing messages go to the log, for a crash report.
+        # verbose: llama.cpp's load and timing messages go to the log (crash reports, speed).
         return [*cmd, "--verbose", "true"]
 
     def _environment(self) -> dict[str, str]:
@@ -255,6 +260,43 @@ class LocalServer:
             fh.seek(max(0, self.log_path.stat().st_size - 16384))
             text = fh.read().decode("utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+    def log_size(self) -> int:
+        """Bytes in the server log now (where the next request's messages will start)."""
+        try:
+            return self.log_path.stat().st_size if self.log_path is not None else 0
+        except FileNotFoundError:
+            return 0
+
+    def speed_since(self, offset: int) -> str | None:
+        """Prompt and generation speed of the request logged after ``offset``, in words.
+
+        From llama.cpp's own timing lines (printed after each request in verbose mode). Its
+        "prompt eval time" is not reliable here, so the prompt's share is the request's total
+        time less the generation time. None when the log holds no complete timing block.
+        """
+        if self.log_path is None:
+            return None
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(offset)
+                text = fh.read(1 << 20).decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+        prompt = _PROMPT_LINE.findall(text)
+        gen = _EVAL_LINE.findall(text)
+        total = _TOTAL_LINE.findall(text)
+        if not (prompt and gen and total):
+            return None
+        tokens, (gen_ms, runs), total_ms = int(prompt[-1]), gen[-1], float(total[-1])
+        prompt_s, gen_s = max(total_ms - float(gen_ms), 0.0) / 1000, float(gen_ms) / 1000
+        parts = [f"prompt {tokens} tokens in {prompt_s:.1f} s"]
+        if prompt_s > 0 and tokens > 1:
+            parts[0] += f" ({tokens / prompt_s:.1f} tok/s)"
+        parts.append(f"{int(runs)} more tokens generated in {gen_s:.1f} s")
+        if gen_s > 0:
+            parts[1] += f" ({int(runs) / gen_s:.1f} tok/s)"
+        return ", ".join(parts)
 
     def exit_error(self, code: int, during: str) -> RuntimeCrashed:
         """The error that says how the child ended and what to do."""
@@ -421,6 +463,7 @@ def completion(litellm: Any, kwargs: dict[str, Any]) -> Any:
         max_retries=0,
         extra_body=extra,
     )
+    offset = server.log_size()
     try:
         response = litellm.completion(**call)
     except Exception as exc:  # a dead server is a crash, whatever error the client saw
@@ -428,4 +471,7 @@ def completion(litellm: Any, kwargs: dict[str, Any]) -> Any:
         if code is not None:
             raise server.exit_error(code, "while generating") from exc
         raise
+    speed = server.speed_since(offset) if show else None
+    if speed is not None:  # prompt and generation apart: one tokens/s figure would mislead
+        print(f"    llama.cpp: {speed}", file=sys.stderr, flush=True)
     return response

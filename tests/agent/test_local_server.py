@@ -69,6 +69,20 @@ def test_local_model_is_reached_as_an_openai_server(fake_runtime: Path) -> None:
     assert all(c.cached for c in again.items) and len(_requests(fake_runtime)) == 2
 
 
+def test_progress_reports_prompt_and_generation_speed_apart(
+    fake_runtime: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = Gateway(LLMConfig(model=MODEL), show_progress=True)
+    gateway.complete(PROMPT, SamplingSettings(max_tokens=8, seed=0))
+    err = capsys.readouterr().err
+    assert "in a llama.cpp server process" in err and "loaded in" in err
+    # The fake's timing block: 1.5 s in all, 0.5 s of it generating 8 tokens (its words).
+    assert (
+        "llama.cpp: prompt 4 tokens in 1.0 s (4.0 tok/s), 8 more tokens generated in 0.5 s (16"
+        in err
+    )
+
+
 def _gguf() -> Path:
     return Path(os.environ["LLMGS_GGUF"])
 
