@@ -21,18 +21,16 @@ import platform
 import sys
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from envs.errors import ConfigError
 from evals.cells import backend_unavailable, run_cell
 from evals.store import ResultStore
 from evals.suite import Cell, Suite
-from search.parallel import ray_remote, worker_context
+from search.executor import Executor, as_completed, check_executor
 
-Executor = Literal["process", "ray"]
 OnRow = Callable[[dict[str, Any]], None]
 RUNS_FILE = "runs.jsonl"
 
@@ -79,7 +77,11 @@ def is_done(row: dict[str, Any] | None, cell: Cell) -> bool:
 def pending_cells(
     suite: Suite, store: ResultStore, methods: Sequence[str] | None = None
 ) -> tuple[list[Cell], int]:
-    """The cells still to run (of ``methods`` only, when given), and how many are done."""
+    """The cells still to run (of ``methods`` only, when given), and how many are done.
+
+    Raises:
+        ConfigError: ``methods`` names a method the suite does not have.
+    """
     rows = {row["key"]: row for row in store.read_rows()}
     todo = [cell for cell in suite.cells() if not is_done(rows.get(cell.key), cell)]
     done = len(suite.cells()) - len(todo)
@@ -125,10 +127,7 @@ def run_suite(
         ConfigError: workers < 1, an unknown executor, or Ray missing.
         KeyboardInterrupt: Interrupted; finished cells are stored and resume next time.
     """
-    if workers < 1:
-        raise ConfigError(f"workers must be >= 1, got {workers}")
-    if executor not in ("process", "ray"):
-        raise ConfigError(f"unknown executor {executor!r}; choose 'process' or 'ray'")
+    check_executor(executor, workers)
     store = ResultStore(out_dir if out_dir is not None else default_out_dir(suite))
     if suite.path is not None:
         (store.folder / "suite.yaml").write_text(
@@ -147,13 +146,14 @@ def run_suite(
             on_row(row)
 
     if todo:
-        if llm is not None or (workers == 1 and executor == "process"):
+        if llm is not None:
+            # A ready LLM object lives in this process: its cells run here, in order.
             for cell in todo:
                 record(run_cell(cell, llm))
-        elif executor == "process":
-            _run_processes(todo, workers, record)
         else:
-            _run_ray(todo, workers, record)
+            # Ctrl-C stops the workers at once; rows of finished cells are already on disk.
+            for _, row in as_completed(run_cell, todo, workers=workers, executor=executor):
+                record(row)
     summary = RunSummary(
         suite=suite.name, out_dir=str(store.folder), total=len(suite.cells()),
         already_done=done, ran=sum(counts.values()), ok=counts["ok"],
@@ -179,32 +179,3 @@ def _log_run(
     }  # fmt: skip
     with (folder / RUNS_FILE).open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")
-
-
-def _run_processes(todo: list[Cell], workers: int, record: OnRow) -> None:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context())
-    try:
-        futures: set[Future[dict[str, Any]]] = {pool.submit(run_cell, c) for c in todo}
-        while futures:
-            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
-            for future in finished:
-                record(future.result())
-    finally:
-        # On Ctrl-C, drop the queued cells; rows of finished cells are already on disk.
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _run_ray(todo: list[Cell], workers: int, record: OnRow) -> None:
-    remote = ray_remote(run_cell, workers)
-    import ray  # importable: ray_remote checked it
-
-    refs = {remote.remote(cell): cell for cell in todo}
-    try:
-        while refs:
-            finished, _ = ray.wait(list(refs), num_returns=1)
-            for ref in finished:
-                refs.pop(ref)
-                record(ray.get(ref))
-    finally:
-        for ref in refs:
-            ray.cancel(ref, force=True)

@@ -22,7 +22,7 @@ from envs.errors import ConfigError
 from envs.task import Task
 from search.config import METHODS, SearchConfig
 from search.engine import SearchRun, execute
-from search.parallel import EvalPool
+from search.pool import EvalPool
 from search.progress import OnEvent
 from search.results import SearchResult
 

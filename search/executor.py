@@ -1,0 +1,218 @@
+"""One way to run many independent jobs: a local process pool or Ray, with the same API.
+
+:func:`as_completed` runs ``function(item)`` for every item and yields ``(index, result)`` as
+each finishes; :func:`map_ordered` returns the results in item order. Nothing is shared between
+jobs, so each result equals the same job run alone and depends only on its own seed, whatever
+the number of workers or the order in which the jobs finish.
+
+Ctrl-C, an error in a job or the caller leaving the loop stops every worker at once (queued
+jobs never start); finished results were already handed to the caller. The workers are
+ordinary (non-daemonic) processes, so a job may start processes of its own (a search's
+evaluation pool, a local model's server); a stopped worker gets SIGTERM, which it turns into
+``SystemExit`` so that the job's ``finally`` blocks and context managers still run.
+
+Used by :func:`search.run_many` (many searches) and :func:`evals.runner.run_suite` (the cells
+of a suite).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import queue
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal, TypeVar
+
+from envs.errors import ConfigError
+
+Executor = Literal["process", "ray"]
+EXECUTORS: tuple[str, ...] = ("process", "ray")
+T = TypeVar("T")
+R = TypeVar("R")
+
+# How often the parent checks that no worker died without answering, and how long a stopped
+# worker may spend in its clean-up before it is killed.
+_POLL_S = 0.2
+_STOP_GRACE_S = 5.0
+
+
+def worker_context() -> Any:
+    """The multiprocessing context for worker processes."""
+    # fork shares already-built objects (a task, a compiled evaluator) with the workers.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def check_executor(executor: str, workers: int) -> None:
+    """Validate an executor name and a worker count.
+
+    Raises:
+        ConfigError: ``workers`` < 1 or an unknown executor.
+    """
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose 'process' or 'ray'")
+
+
+def as_completed(
+    function: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    workers: int = 2,
+    executor: Executor = "process",
+) -> Iterator[tuple[int, R]]:
+    """Run ``function`` on every item in parallel, yielding ``(index, result)`` as each ends.
+
+    Args:
+        function: A module-level (picklable) function of one item.
+        items: The jobs (picklable; with the fork start method they are inherited, not sent).
+        workers: Processes (``"process"``; 1 runs the jobs here, in order) or CPUs of the
+            local Ray started on demand (``"ray"``: at most this many jobs at once).
+        executor: ``"process"`` (a local process pool) or ``"ray"`` (the connected Ray
+            cluster, or a local one started on demand).
+
+    Yields:
+        ``(index in items, result)`` pairs, in completion order.
+
+    Raises:
+        ConfigError: workers < 1, an unknown executor, or Ray requested but not installed.
+        Exception: The first error raised by a job (the other workers are stopped).
+    """
+    check_executor(executor, workers)
+    jobs = list(items)
+    if executor == "ray":
+        return _on_ray(function, jobs, workers)
+    if workers == 1 or len(jobs) <= 1:
+        return ((index, function(item)) for index, item in enumerate(jobs))
+    return _on_processes(function, jobs, min(workers, len(jobs)))
+
+
+def map_ordered(
+    function: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    workers: int = 2,
+    executor: Executor = "process",
+) -> list[R]:
+    """Like :func:`as_completed`, but return every result, in item order.
+
+    Raises:
+        ConfigError: workers < 1, an unknown executor, or Ray requested but not installed.
+        Exception: The first error raised by a job (the other workers are stopped).
+    """
+    results: list[Any] = [None] * len(items)
+    for index, result in as_completed(function, items, workers=workers, executor=executor):
+        results[index] = result
+    return results
+
+
+def ray_remote(function: Callable[..., Any], workers: int) -> Any:
+    """``function`` as a Ray remote task (one CPU each), starting a local Ray if none runs.
+
+    Raises:
+        ConfigError: Ray is not installed (it is the optional extra ``llmgs[ray]``).
+    """
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "executor='ray' needs Ray, which is an optional extra: pip install 'llmgs[ray]'"
+        ) from None
+    if not ray.is_initialized():
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    return ray.remote(num_cpus=1)(function)
+
+
+def _on_ray(function: Callable[[T], R], jobs: list[T], workers: int) -> Iterator[tuple[int, R]]:
+    remote = ray_remote(function, workers)  # raises before the first job when Ray is missing
+
+    def results() -> Iterator[tuple[int, R]]:
+        import ray  # importable: ray_remote checked it
+
+        refs = {remote.remote(job): index for index, job in enumerate(jobs)}
+        try:
+            while refs:
+                finished, _ = ray.wait(list(refs), num_returns=1)
+                for ref in finished:
+                    yield refs.pop(ref), ray.get(ref)
+        finally:
+            for ref in refs:
+                ray.cancel(ref, force=True)
+
+    return results()
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(function: Callable[[Any], Any], jobs: list[Any], todo: Any, done: Any) -> None:
+    """Worker loop: run the job of each index taken from ``todo`` until the None sentinel."""
+    # Ctrl-C is the parent's to handle: it stops the workers (see _on_processes).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop)
+    while (index := todo.get()) is not None:
+        try:
+            # Pickled here, not in the queue's feeder thread, so that an unpicklable result
+            # becomes an error for the parent instead of a silent hang.
+            payload = pickle.dumps((index, True, function(jobs[index])))
+        except Exception as exc:  # handed to the parent, which re-raises it
+            try:
+                payload = pickle.dumps((index, False, exc))
+            except Exception:  # the exception itself cannot be pickled: send its text
+                payload = pickle.dumps((index, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        done.put(payload)
+
+
+def _on_processes(
+    function: Callable[[T], R], jobs: list[T], workers: int
+) -> Iterator[tuple[int, R]]:
+    context = worker_context()
+    todo, done = context.Queue(), context.Queue()
+    for index in [*range(len(jobs)), *[None] * workers]:
+        todo.put(index)
+    processes = [
+        context.Process(target=_serve, args=(function, jobs, todo, done)) for _ in range(workers)
+    ]
+    try:
+        for process in processes:
+            process.start()
+        for _ in jobs:
+            index, ok, value = _next_result(done, processes)
+            if not ok:
+                raise value
+            yield index, value
+    finally:
+        _terminate(processes)
+        for channel in (todo, done):
+            channel.cancel_join_thread()
+            channel.close()
+
+
+def _next_result(done: Any, processes: list[Any]) -> tuple[int, bool, Any]:
+    while True:
+        try:
+            return pickle.loads(done.get(timeout=_POLL_S))
+        except queue.Empty:
+            # A worker killed from outside (out of memory, a crash) never answers: fail
+            # instead of waiting forever. A clean exit (code 0) only follows the sentinel.
+            dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a worker process died (exit code {dead[0]})") from None
+
+
+def _terminate(processes: list[Any]) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        if process.pid is None:
+            continue  # never started
+        process.join(_STOP_GRACE_S)
+        if process.is_alive():
+            print(f"worker {process.pid} did not stop; killing it", file=sys.stderr)
+            process.kill()
+            process.join()
