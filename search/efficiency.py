@@ -47,9 +47,9 @@ def karel_tasks() -> list[str]:
     return [t.id for t in envs.tasks("karel", benchmark_only=True)]
 
 
-def run_record(result: SearchResult) -> dict[str, Any]:
-    """One benchmark row from a search result."""
-    return {
+def run_record(result: SearchResult, target: float = 1.0) -> dict[str, Any]:
+    """One benchmark row from a search result (``target``: the return the run stopped at)."""
+    row = {
         "task": result.task_id,
         "method": result.method,
         "seed": result.seed,
@@ -63,6 +63,32 @@ def run_record(result: SearchResult) -> dict[str, Any]:
         "best_program": result.best_program,
         "heldout_return": result.heldout_return,
     }
+    if target != 1.0:
+        row["target"] = target
+        row["evaluations_to_target"] = result.evaluations_to_reach(target)
+    return row
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str, int, int, float]:
+    return row["task"], row["method"], row["seed"], row["budget"], row.get("target", 1.0)
+
+
+def _reach(curve: list[list[float]], target: float) -> int | None:
+    """Evaluations after which a run's best return first reached ``target`` (its curve)."""
+    return next((int(count) for count, best in curve if best >= target), None)
+
+
+def task_targets(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Per task, the lowest target any of its runs was given (1.0 unless set with --target).
+
+    A task whose best reachable return is below 1.0 (shown by an argument about one of its
+    instances) is run with that return as the target; every method's runs of the task are
+    then judged by it, read off their curves.
+    """
+    targets: dict[str, float] = {}
+    for r in records:
+        targets[r["task"]] = min(targets.get(r["task"], 1.0), r.get("target", 1.0))
+    return targets
 
 
 def backfill_heldout(records: list[dict[str, Any]], path: Path) -> int:
@@ -110,16 +136,17 @@ def _jobs(
     methods: Sequence[str],
     seeds: Iterable[int],
     budget: int,
-    done: set[tuple[str, str, int, int]],
+    done: set[tuple[str, str, int, int, float]],
+    target: float = 1.0,
 ) -> list[SearchJob]:
-    config = SearchConfig(budget=budget, k=250, progress=False)
+    config = SearchConfig(budget=budget, k=250, progress=False, target=target)
     return [
         SearchJob(task=task, method=method, config=replace(config, seed=seed))
         # Seed-major order: a benchmark stopped part-way has every task at the same seed count.
         for seed in seeds
         for task in tasks
         for method in methods
-        if (task, method, seed, budget) not in done
+        if (task, method, seed, budget, target) not in done
     ]
 
 
@@ -130,6 +157,7 @@ def run_benchmark(
     budget: int,
     out: Path,
     workers: int = 1,
+    target: float = 1.0,
 ) -> list[dict[str, Any]]:
     """Run every (task, method, seed) not yet in ``out/runs.jsonl`` and return all records.
 
@@ -162,12 +190,12 @@ def run_benchmark(
     path = out / RUNS_FILE
     records = _read_runs(path)
     backfill_heldout(records, path)
-    done = {(r["task"], r["method"], r["seed"], r["budget"]) for r in records}
-    jobs = _jobs(tasks, methods, seeds, budget, done)
+    done = {_key(r) for r in records}
+    jobs = _jobs(tasks, methods, seeds, budget, done, target)
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=None, dynamic_ncols=True)
 
     def record(result: SearchResult) -> None:
-        row = run_record(result)
+        row = run_record(result, target)
         records.append(row)
         with path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
@@ -202,19 +230,19 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int]) -> list[dic
     """Per (task, method, reporting budget): solved runs, evaluations to solve, final returns."""
     rows = []
     keys = sorted({(r["task"], r["method"], r["budget"]) for r in records})
+    targets = task_targets(records)
     for task, method, run_budget in keys:
+        target = targets[task]
         runs = [
             r
             for r in records
             if (r["task"], r["method"], r["budget"]) == (task, method, run_budget)
         ]
+        reach = [_reach(r["curve"], target) for r in runs]
+        # A run's wall time is its time to the target only if it stopped there.
+        timed = all(r.get("target", 1.0) == target for r in runs)
         for budget in [b for b in budgets if b <= run_budget]:
-            to_solve = [
-                r["evaluations_to_solve"]
-                if r["evaluations_to_solve"] is not None and r["evaluations_to_solve"] <= budget
-                else math.inf
-                for r in runs
-            ]
+            to_solve = [x if x is not None and x <= budget else math.inf for x in reach]
             finals = [_best_at(r["curve"], budget) for r in runs]
             # The held-out return is of the run's final program, so only at its own budget.
             held = [r.get("heldout_return") for r in runs]
@@ -222,6 +250,7 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int]) -> list[dic
             solved = [x for x in to_solve if x != math.inf]
             rows.append({
                 "task": task, "method": method, "budget": budget, "runs": len(runs),
+                "target": target,
                 "solved": len(solved),
                 "median_evals_to_solve": _quantile(to_solve, 50),
                 "evals_to_solve_q25_q75": [_quantile(to_solve, 25), _quantile(to_solve, 75)],
@@ -235,7 +264,7 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int]) -> list[dic
                 "median_s_to_solve": _quantile([
                     r["wall_s"] if x != math.inf else math.inf
                     for r, x in zip(runs, to_solve, strict=True)
-                ], 50),
+                ], 50) if timed else None,
                 "evals_per_s": float(sum(r["evaluations"] for r in runs)
                                      / max(sum(r["wall_s"] for r in runs), 1e-9)),
             })  # fmt: skip
@@ -308,7 +337,13 @@ def by_task_markdown(rows: list[dict[str, Any]], budget: int) -> str:
     head.append(f"median held-out return ({' / '.join(methods)})")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for task in tasks:
-        parts, finals, held = [task.split("/")[-1]], [], []
+        label = task.split("/")[-1]
+        target = next(
+            (cell[(task, m)].get("target", 1.0) for m in methods if (task, m) in cell), 1.0
+        )
+        if target != 1.0:
+            label += f" (to {target:.4g}, the best reachable)"
+        parts, finals, held = [label], [], []
         for m in methods:
             r = cell.get((task, m))
             if r is None:
@@ -398,6 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         help="folder of runs.jsonl, summary.json and summary.md",
     )
     parser.add_argument(
+        "--target",
+        type=float,
+        default=1.0,
+        help="return at which a run stops and counts as solved; below 1.0 only for tasks "
+        "whose best reachable return is shown to be lower",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
@@ -411,7 +453,13 @@ def main(argv: list[str] | None = None) -> int:
         report_budgets = _budgets(args.report)
         tasks = karel_tasks() if args.tasks == "all" else args.tasks.split(",")
         records = run_benchmark(
-            tasks, args.methods.split(","), range(args.seeds), args.budget, args.out, args.workers
+            tasks,
+            args.methods.split(","),
+            range(args.seeds),
+            args.budget,
+            args.out,
+            args.workers,
+            args.target,
         )
     except LlmgsError as error:
         parser.error(str(error))

@@ -18,8 +18,8 @@ def test_cli_search_json(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["search", "--task", "karel/MazeSparse", "--budget", "400", "--json"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["task_id"] == "karel/MazeSparse" and result["method"] == "shc"
-    assert result["evaluations"] <= 400
+    assert result["task_id"] == "karel/MazeSparse" and result["method"] == "mosaic"  # default
+    assert result["evaluations"] <= 400 and result["heldout_return"] is not None
     parse(result["best_program"], "karel")
 
 
@@ -123,8 +123,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_best(tmp_path: Path) -> None:
     import time
 
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "agent.cli", "search", "--task", "karel/DoorKey"]
-    cmd += ["--budget", "1000000", "--run-dir", str(run_dir), "--checkpoint-every", "0"]
+    cmd = [sys.executable, "-m", "agent.cli", "search", "--task", "karel/DoorKey", "--method"]
+    cmd += ["shc", "--budget", "1000000", "--run-dir", str(run_dir), "--checkpoint-every", "0"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     events = run_dir / "events.jsonl"
     deadline = time.monotonic() + 60
