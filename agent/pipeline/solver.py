@@ -109,6 +109,13 @@ class _Run:
         if self.echo_warnings:
             print(f"warning: {message}", file=sys.stderr, flush=True)
 
+    def side_file_failed(self, message: str) -> None:
+        """A run-folder file could not be written (RunDir.warn): warn, the result goes on."""
+        self.warnings.append(message)
+        self.emit("warning", message=message, kind="run_dir")
+        if self.echo_warnings:
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+
     def stopped(self) -> bool:
         return self.should_stop is not None and bool(self.should_stop())
 
@@ -362,6 +369,8 @@ def _solve(
         revision=cfg.revision, rounds=cfg.rounds, mode=cfg.mode,
     )  # fmt: skip
     run.echo_warnings = echo_warnings
+    if rundir is not None:  # a full disk costs run-folder files, never the result
+        rundir.warn = run.side_file_failed
     with run.clock.stage("match"):
         try:
             match = match_task(description, task=task_id, llm=run.llm, confirm=cfg.confirm_match)

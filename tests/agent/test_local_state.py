@@ -184,7 +184,7 @@ def test_a_failed_event_write_warns_once_and_stops_writing(tmp_path: Path) -> No
 @pytest.fixture(scope="module")
 def checkpointed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("search") / "run"
-    argv = ["search", "--task", "karel/Harvester", "--budget", "300", "--n", "4"]
+    argv = ["search", "--task", "karel/Harvester", "--method", "shc", "--budget", "300", "--n", "4"]
     assert main([*argv, "--run-dir", str(run), "--checkpoint-every", "0", "--no-progress"]) == 0
     (run / "result.json").unlink()  # as if the run had been stopped before its end
     return run
@@ -225,7 +225,7 @@ def test_a_damaged_checkpoint_is_a_clear_error(
     run = _copy(checkpointed_run, tmp_path)
     damage(run / name)
     before = {f.name: f.read_bytes() for f in run.iterdir() if f.name != "events.jsonl"}
-    argv = ["search", "--task", "karel/Harvester", "--budget", "300", "--n", "4"]
+    argv = ["search", "--task", "karel/Harvester", "--method", "shc", "--budget", "300", "--n", "4"]
     assert main([*argv, "--resume", str(run), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"llmgs search: error: the checkpoint in {run} cannot be read")
@@ -266,7 +266,18 @@ def test_a_full_disk_during_a_search_loses_side_files_not_the_result(
     monkeypatch.setattr(checkpoint, "save", _no_space)
     monkeypatch.setattr(Path, "write_text", full)
     monkeypatch.setattr("search.engine.EventLog", FullLog)
-    argv = ["search", "--task", "karel/Harvester", "--budget", "200", "--n", "4", "--json"]
+    argv = [
+        "search",
+        "--task",
+        "karel/Harvester",
+        "--method",
+        "shc",
+        "--budget",
+        "200",
+        "--n",
+        "4",
+        "--json",
+    ]
     assert main([*argv, "--run-dir", str(run), "--checkpoint-every", "0", "--no-progress"]) == 0
     out, err = capsys.readouterr()
     assert 0 < json.loads(out)["evaluations"] <= 200
