@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from envs.dsl.ast import Program
@@ -131,6 +132,43 @@ class Task(ABC):
     @abstractmethod
     def rollout(self, program: Program | str, instance: int = 0, trace: bool = True) -> Rollout:
         """Run one episode on instance ``instance`` (0-based), optionally recording a trace."""
+
+    # -- drawing: each domain draws itself; callers never dispatch on ``domain`` ----------
+    def render_text(self, instance: int = 0) -> str | None:
+        """The start state of ``instance`` as the text picture ``llmgs render`` prints.
+
+        None (the default) when the task draws only images.
+        """
+        return None
+
+    def render_start(self, path: str | Path, instance: int = 0, *, cell: int = 32) -> Path | None:
+        """Save the start state of ``instance`` as a picture (PNG).
+
+        Args:
+            path: Output file.
+            instance: Instance index (0-based).
+            cell: Pixels per grid cell.
+
+        Returns:
+            The path written, or None (the default) when the task cannot draw.
+        """
+        return None
+
+    def render_episode(
+        self, program: Program | str, path: str | Path, instance: int = 0, *, cell: int = 32
+    ) -> Path | None:
+        """Animate one episode of ``program`` on ``instance`` (a GIF).
+
+        Args:
+            program: DSL text or a parsed program.
+            path: Output file.
+            instance: Instance index (0-based).
+            cell: Pixels per grid cell.
+
+        Returns:
+            The path written, or None (the default) when the task cannot draw.
+        """
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} n={self.n} seed={self.seed}>"

@@ -28,24 +28,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _draw(task: Any, text: str, args: argparse.Namespace) -> tuple[str | None, dict[str, str]]:
-    """The start state as text (Karel only) and the files written, by kind."""
+    """The start state as text (None when the task draws only images) and the files written."""
+    from envs.errors import ConfigError
+
     saved: dict[str, str] = {}
-    if task.domain == "karel":
-        from envs.karel.render import save_gif, save_png
-
-        start = task.initial_world(args.instance)
-        if args.png is not None:
-            saved["png"] = str(save_png(start, args.png, args.cell))
-        if args.gif is not None:
-            saved["gif"] = str(save_gif(task, text, args.gif, args.instance, cell=args.cell))
-        return start.to_string(), saved
-    from envs.minigrid.render import render_rollout
-
-    for kind, path in (("png", args.png), ("gif", args.gif)):
-        if path is not None:
-            written = render_rollout(task, text, args.instance, path, tile_size=args.cell)
-            saved[kind] = str(written)
-    return None, saved
+    if args.png is not None:
+        written = task.render_start(args.png, args.instance, cell=args.cell)
+        if written is None:
+            raise ConfigError(f"{task.id} cannot draw its start state")
+        saved["png"] = str(written)
+    if args.gif is not None:
+        written = task.render_episode(text, args.gif, args.instance, cell=args.cell)
+        if written is None:
+            raise ConfigError(f"{task.id} cannot draw its episodes")
+        saved["gif"] = str(written)
+    return task.render_text(args.instance), saved
 
 
 def run(args: argparse.Namespace) -> int:

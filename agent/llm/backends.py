@@ -55,6 +55,7 @@ class BackendDefaults:
         generation_s: Wall-time budget of generation (all rounds together); once spent no
             more answers are asked for and the search starts with the evaluations left.
         one_per_request: Ask one answer per request, so progress shows after each answer.
+        timeout_s: Per-request timeout (a CPU server may need minutes for one answer).
     """
 
     kind: BackendKind
@@ -62,14 +63,15 @@ class BackendDefaults:
     max_tokens: int
     generation_s: float
     one_per_request: bool
+    timeout_s: float
 
 
 _DEFAULTS: dict[str, BackendDefaults] = {
     # ~3-35 s per answer on a CPU: 8 answers fit the 5 minutes, a runaway answer is cut short.
-    "embedded": BackendDefaults("embedded", 8, 384, 300.0, True),
-    "server": BackendDefaults("server", 8, 384, 300.0, True),
+    "embedded": BackendDefaults("embedded", 8, 384, 300.0, True, 600.0),
+    "server": BackendDefaults("server", 8, 384, 300.0, True, 600.0),
     # The paper's 32 samples and 1024 tokens; one request with n=32 where the provider takes n.
-    "hosted": BackendDefaults("hosted", 32, 1024, 600.0, False),
+    "hosted": BackendDefaults("hosted", 32, 1024, 600.0, False, 120.0),
 }
 
 

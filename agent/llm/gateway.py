@@ -289,7 +289,7 @@ class Gateway:
             kwargs[PARAM_N_THREADS] = cfg.n_threads
             kwargs[PARAM_PROGRESS] = self._show_progress
             return kwargs
-        kwargs["timeout"] = cfg.timeout_s
+        kwargs["timeout"] = cfg.resolved_timeout_s()
         # Our tenacity loop is the only retry layer (the OpenAI SDK would retry on its own).
         kwargs["max_retries"] = 0
         if cfg.api_base is not None:

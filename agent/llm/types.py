@@ -78,7 +78,9 @@ class LLMConfig:
         cache_dir: Cache directory; ``None`` uses ``$LLMGS_CACHE_DIR`` or
             ``~/.cache/llmgs/completions``.
         num_retries: Retries after the first attempt, for transient failures only.
-        timeout_s: Per-request timeout of remote calls.
+        timeout_s: Per-request timeout of remote calls; None for 120 s hosted and 600 s for a
+            server on this machine or network (a CPU answer can take minutes, and a request
+            that times out is retried from the start).
         gguf_path: A GGUF file of the user's own to run for ``local/...`` models instead of the
             packaged weights; ``None`` uses ``$LLMGS_GGUF`` when set.
         n_ctx: Context length of the embedded model.
@@ -91,7 +93,7 @@ class LLMConfig:
     cache: CacheMode = "on"
     cache_dir: Path | None = None
     num_retries: int = 4
-    timeout_s: float = 120.0
+    timeout_s: float | None = None
     gguf_path: Path | None = None
     n_ctx: int = 4096
     n_threads: int | None = None
@@ -106,6 +108,14 @@ class LLMConfig:
             raise ConfigError(f"cache must be 'on', 'off' or 'replay', got {self.cache!r}")
         if self.num_retries < 0:
             raise ConfigError(f"num_retries must be >= 0, got {self.num_retries}")
+
+    def resolved_timeout_s(self) -> float:
+        """The per-request timeout this config uses (see ``timeout_s``)."""
+        from agent.llm.backends import backend_defaults
+
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return backend_defaults(self.model, self.api_base).timeout_s
 
     @property
     def is_local(self) -> bool:

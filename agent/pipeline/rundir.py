@@ -128,21 +128,14 @@ class RunDir:
     def save_gif(self, task: Task, program: str, instance: int) -> Path | None:
         """Animate ``program`` on one instance as ``worst_instance.gif``.
 
-        Best effort: returns None when the domain has no animation or the write failed (which
-        is reported through :attr:`warn`).
+        Best effort: returns None when the task cannot draw (:meth:`Task.render_episode`) or
+        the write failed (which is reported through :attr:`warn`).
         """
         if self.path is None or not program:
             return None
         out = self.path / "worst_instance.gif"
         try:
-            if task.domain == "karel" and hasattr(task, "initial_world"):
-                from envs.karel.render import save_gif
-
-                return save_gif(task, program, out, instance, cell=24)  # type: ignore[arg-type]
-            if task.domain == "minigrid" and hasattr(task, "frames"):
-                from envs.minigrid.render import render_rollout
-
-                return render_rollout(task, program, instance, out, tile_size=24)  # type: ignore[arg-type]
+            return task.render_episode(program, out, instance, cell=24)
         except OSError as err:
             self._failed(str(out), err)
         return None

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.service.store import INTERRUPTED, JobStore
-from envs.errors import LlmgsError
+from envs.errors import ConfigError, LlmgsError
 
 JobFunction = Callable[..., Any]
 
@@ -140,6 +140,12 @@ def render_gif(task_id: str, program: str, returns: list[float] | None = None) -
         program: DSL text.
         returns: Return per instance when known (the result's ``instance_returns``);
             computed on the task's default instances otherwise.
+
+    Raises:
+        TaskNotFound: Unknown task id.
+        DSLSyntaxError: ``program`` does not parse.
+        ConfigError: The task cannot draw its episodes.
+        OSError: The temporary file cannot be written.
     """
     import envs
 
@@ -148,16 +154,9 @@ def render_gif(task_id: str, program: str, returns: list[float] | None = None) -
         returns = task.returns(program)
     worst = min(range(len(returns)), key=lambda i: (returns[i], i))
     with tempfile.TemporaryDirectory(prefix="llmgs-gif-") as tmp:
-        path = Path(tmp) / "rollout.gif"
-        if task.domain == "karel":
-            from envs.karel.render import save_gif
-
-            # The animation replays the episode on the reference interpreter (as `llmgs render`).
-            save_gif(envs.make(task_id, n=worst + 1, engine="python"), program, path, worst)
-        else:
-            from envs.minigrid.render import render_rollout
-
-            render_rollout(task, program, worst, path)  # type: ignore[arg-type]
+        path = task.render_episode(program, Path(tmp) / "rollout.gif", worst)
+        if path is None:
+            raise ConfigError(f"{task_id} cannot draw its episodes")
         return path.read_bytes()
 
 

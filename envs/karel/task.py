@@ -45,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 from envs.dsl.ast import Program
@@ -212,3 +213,37 @@ class KarelTask(Task):
             calls=result.calls,
             steps=result.steps,
         )
+
+    # -- drawing ---------------------------------------------------------------------------
+    def render_text(self, instance: int = 0) -> str:
+        """The start state of ``instance`` as Karel's ASCII grid.
+
+        Raises:
+            ConfigError: ``instance`` is out of range.
+        """
+        return self.initial_world(instance).to_string()
+
+    def render_start(self, path: str | Path, instance: int = 0, *, cell: int = 32) -> Path:
+        """Save the start state of ``instance`` as a PNG; returns the path.
+
+        Raises:
+            ConfigError: ``instance`` is out of range.
+            OSError: The file cannot be written.
+        """
+        from envs.karel import render  # Pillow is only loaded to draw
+
+        return render.save_png(self.initial_world(instance), path, cell)
+
+    def render_episode(
+        self, program: Program | str, path: str | Path, instance: int = 0, *, cell: int = 32
+    ) -> Path:
+        """Animate one episode on the reference interpreter as a looping GIF; returns the path.
+
+        Raises:
+            DSLSyntaxError: ``program`` is text that does not parse.
+            ConfigError: ``instance`` is out of range.
+            OSError: The file cannot be written.
+        """
+        from envs.karel import render
+
+        return render.save_gif(self, program, path, instance, cell=cell)

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from envs.dsl.ast import Program
 from envs.dsl.parser import ensure_program
@@ -147,3 +148,29 @@ class MinigridTask(Task):
         grab()
         compiled.run(snap, on_action=grab)
         return frames
+
+    def render_start(self, path: str | Path, instance: int = 0, *, cell: int = 32) -> Path:
+        """Save the start state of ``instance`` (minigrid's own frame) as a PNG or a GIF.
+
+        Raises:
+            ConfigError: ``instance`` is not in 0..n-1, or a suffix other than .png/.gif.
+            OSError: The file cannot be written.
+        """
+        from envs.minigrid.render import save_frames  # imports this module
+
+        self.world.restore(self._snapshot(instance))
+        return save_frames([self.world.get_frame(highlight=False, tile_size=cell)], path)
+
+    def render_episode(
+        self, program: Program | str, path: str | Path, instance: int = 0, *, cell: int = 32
+    ) -> Path:
+        """Save one episode as a GIF (or its first frame as a PNG, by the file suffix).
+
+        Raises:
+            DSLSyntaxError: ``program`` is text that does not parse.
+            ConfigError: ``instance`` is not in 0..n-1, or a suffix other than .png/.gif.
+            OSError: The file cannot be written.
+        """
+        from envs.minigrid.render import render_rollout
+
+        return render_rollout(self, program, instance, path, tile_size=cell)

@@ -13,6 +13,7 @@ import pytest
 import envs
 from agent import solve
 from agent.cli import main
+from agent.llm import LLMConfig
 from agent.llm.backends import (
     PROVIDER_NOTES,
     backend_defaults,
@@ -205,6 +206,9 @@ def test_backend_kind_and_defaults(model: str, api_base: str | None, kind: str) 
     defaults = backend_defaults(model, api_base)
     assert (defaults.samples, defaults.max_tokens) == ((32, 1024) if kind == "hosted" else (8, 384))
     assert one_per_request(model, api_base) == (kind != "hosted" or model.startswith("anthropic"))
+    timeout = LLMConfig(model=model, api_base=api_base).resolved_timeout_s()
+    assert timeout == (120.0 if kind == "hosted" else 600.0)
+    assert LLMConfig(model=model, api_base=api_base, timeout_s=5.0).resolved_timeout_s() == 5.0
 
 
 def test_provider_notes_match_what_litellm_accepts() -> None:
