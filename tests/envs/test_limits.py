@@ -8,6 +8,7 @@ stack already used. Hangs are tested in a subprocess under the test's own timeou
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import textwrap
@@ -209,6 +210,7 @@ def _karel_walkers(text: str, tmp_path: Path) -> None:
     from agent.conversion.to_python import to_python, to_python_with_lines
     from agent.revision_feedback import format_trace
     from envs.karel.render import save_gif
+    from search.mutate import Mutator, local_edits, spots
     from search.space import neighbour
 
     program = parse(text)
@@ -224,6 +226,12 @@ def _karel_walkers(text: str, tmp_path: Path) -> None:
     format_trace(rollout, program, "", with_program_lines=True, full_program=True)
     save_gif(python, text, tmp_path / "deep.gif", 0, cell=4)
     neighbour(program, np.random.RandomState(0), "karel")  # an LLM seed entering the search
+    mutator, rng = Mutator("karel"), random.Random(0)
+    for _ in range(20):  # the default search (mosaic) edits seeds the same way
+        sp = spots(program)
+        mutator.mutate(rng, program, sp)
+        for edit in local_edits(program, sp)[:5]:
+            edit()
 
 
 def _minigrid_walkers(text: str) -> None:
