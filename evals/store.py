@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from envs.errors import ConfigError
+
 ROWS_FILE = "rows.jsonl"
 DB_FILE = "results.sqlite"
 SUITE_FILE = "suite.yaml"
@@ -110,6 +112,13 @@ class ResultStore:
             db.execute(f"CREATE TABLE IF NOT EXISTS rows ({cols}, json TEXT)")
             yield db
             db.commit()
+        except sqlite3.DatabaseError as err:
+            if type(err) is not sqlite3.DatabaseError:
+                raise  # a bad query (OperationalError, ...) is the caller's, not damage
+            raise ConfigError(
+                f"{self.db_path} is damaged ({err}); it only indexes {self.rows_path.name}: "
+                "delete it and it is rebuilt from there on the next read"
+            ) from None
         finally:
             db.close()
 

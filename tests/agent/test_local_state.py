@@ -283,3 +283,12 @@ def test_a_full_disk_during_a_search_loses_side_files_not_the_result(
     assert 0 < json.loads(out)["evaluations"] <= 200
     assert err.count("warning: could not write") == 3  # checkpoint (once), result, event log
     assert "checkpoint.json" in err and "result.json" in err and "events.jsonl" in err
+
+
+def test_a_damaged_eval_index_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    (tmp_path / "rows.jsonl").write_text("")
+    (tmp_path / "results.sqlite").write_bytes(NOT_A_DATABASE)
+    assert main(["eval", "report", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"llmgs eval: error: {tmp_path / 'results.sqlite'} is damaged")
+    assert "delete it" in err and (tmp_path / "results.sqlite").read_bytes() == NOT_A_DATABASE
