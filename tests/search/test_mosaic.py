@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from search_fakes import CountingTask
 
 from envs.dsl import parse
-from envs.dsl.ast import Program
+from envs.dsl.ast import Program, height, max_block_length
 from search import SearchConfig, mosaic_search, random_program, search
 from search.library import Library
-from search.limits import within_limits
+from search.limits import MAX_HEIGHT, MAX_SEQUENCE, program_tokens
+from search.mosaic import MosaicSettings
 from search.mutate import Mutator, local_edits, spots
 
 UNSOLVABLE = 0.9
@@ -124,7 +125,9 @@ def test_solves_a_real_task_and_reports_the_held_out_return() -> None:
 
     held = envs.make("karel/MazeSparse", n=64, seed=32).evaluate(result.best_program)
     assert result.heldout_return == held
-    assert within_limits(parse(result.best_program))
+    program = parse(result.best_program)
+    assert program_tokens(program) <= MosaicSettings().max_tokens
+    assert height(program) <= MAX_HEIGHT and max_block_length(program) <= MAX_SEQUENCE
 
 
 def test_held_out_return_can_be_turned_off_and_is_none_for_unknown_tasks() -> None:
