@@ -64,6 +64,10 @@ class TaskNotFound(LlmgsError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class TaskContractError(LlmgsError):
+    """A task breaks the Task contract (found by :func:`envs.check_task`)."""
+
+
 class ConversionError(LlmgsError, ValueError):
     """Python written by a model cannot be expressed in the DSL.
 

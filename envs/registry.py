@@ -1,15 +1,14 @@
 """The task registry: ``make(task_id)`` and the list of tasks with their descriptions.
 
-Ids are ``<domain>/<Name>``. The Karel tasks register themselves here; other domains (Minigrid)
-and users add theirs with :func:`register`::
+Ids are ``<domain>/<Name>``. Each domain registers its own tasks: the packages named in
+:data:`DOMAIN_MODULES` have a ``register_tasks()`` that the registry calls the first time it is
+used (so ``import envs`` stays light and this module names no task). Users add theirs with
+:func:`register`, and check them with :func:`envs.check_task`::
 
     import envs
     envs.register("karel/MyTask", lambda n, seed, **opts: MyTask(n, seed, **opts),
                   envs.TaskInfo(id="karel/MyTask", domain="karel", description="..."))
     task = envs.make("karel/MyTask", n=8)
-
-Modules named in :data:`PLUGIN_MODULES` are imported the first time the registry is read, so
-that ``envs.make("minigrid/LavaGap")`` works without importing Minigrid by hand.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ from dataclasses import dataclass
 from envs.errors import ConfigError, TaskNotFound
 from envs.task import Task
 
-#: Modules that register their tasks when imported (missing ones are skipped).
-PLUGIN_MODULES: tuple[str, ...] = ("envs.minigrid",)
+#: Packages whose ``register_tasks()`` adds their domain's tasks, in listing order.
+DOMAIN_MODULES: tuple[str, ...] = ("envs.karel", "envs.minigrid")
 
 TaskFactory = Callable[..., Task]
 """``factory(n: int, seed: int, **options) -> Task``."""
@@ -66,7 +65,7 @@ class TaskInfo:
 
 
 _TASKS: dict[str, tuple[TaskFactory, TaskInfo]] = {}
-_plugins_loaded = False
+_domains_loaded = False
 
 
 def register(task_id: str, factory: TaskFactory, info: TaskInfo, *, replace: bool = False) -> None:
@@ -81,6 +80,7 @@ def register(task_id: str, factory: TaskFactory, info: TaskInfo, *, replace: boo
     Raises:
         ConfigError: Malformed id, ``info.id`` mismatch, or a duplicate without ``replace``.
     """
+    _load_domains()  # the built-in tasks first: a user's duplicate id is then caught
     domain, sep, name = task_id.partition("/")
     if not sep or not domain or not name:
         raise ConfigError(f"task ids look like 'domain/Name', got {task_id!r}")
@@ -93,25 +93,21 @@ def register(task_id: str, factory: TaskFactory, info: TaskInfo, *, replace: boo
 
 def unregister(task_id: str) -> None:
     """Remove a task (a user task, or one to be replaced); unknown ids are ignored."""
+    _load_domains()
     _TASKS.pop(task_id, None)
 
 
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
+def _load_domains() -> None:
+    global _domains_loaded
+    if _domains_loaded:
         return
-    _plugins_loaded = True
-    for module in PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # Only a missing plugin is tolerated; a plugin that fails inside must be heard.
-            if exc.name is None or not module.startswith(exc.name):
-                raise
+    _domains_loaded = True  # first, because register_tasks() calls register()
+    for module in DOMAIN_MODULES:
+        importlib.import_module(module).register_tasks()
 
 
 def _resolve(task_id: str) -> str:
-    _load_plugins()
+    _load_domains()
     if task_id in _TASKS:
         return task_id
     lowered = {key.lower(): key for key in _TASKS}
@@ -157,58 +153,9 @@ def info(task_id: str) -> TaskInfo:
 
 def tasks(domain: str | None = None, *, benchmark_only: bool = False) -> list[TaskInfo]:
     """Registered tasks in registration order, optionally of one domain or the paper's only."""
-    _load_plugins()
+    _load_domains()
     return [
         entry
         for _, entry in _TASKS.values()
         if (domain is None or entry.domain == domain) and (entry.benchmark or not benchmark_only)
     ]
-
-
-def _register_karel() -> None:
-    """Register every Karel task; imports stay light (no numba) until a task is used."""
-    from envs.karel.info import DEFAULT_BUDGET, DESCRIPTIONS, SYNONYMS
-    from envs.karel.tasks import BENCHMARK_TASKS, SPECS
-
-    def factory_for(name: str) -> TaskFactory:
-        def factory(n: int = 32, seed: int = 0, **options: object) -> Task:
-            from envs.karel.task import KarelOptions, KarelTask
-
-            engine = options.pop("engine", None)
-            description = options.pop("description", None)
-            known = {f.name for f in dataclasses.fields(KarelOptions)}
-            unknown = sorted(set(options) - known)
-            if unknown:
-                raise ConfigError(
-                    f"unknown Karel option(s) {unknown}; known: engine, description, "
-                    + ", ".join(sorted(known))
-                )
-            return KarelTask(
-                name,
-                n,
-                seed,
-                options=KarelOptions(**options),  # type: ignore[arg-type]
-                engine=engine,  # type: ignore[arg-type]
-                description=description if description is not None else DESCRIPTIONS[name],  # type: ignore[arg-type]
-            )
-
-        return factory
-
-    # The paper's twelve first, in its order, then the unused dense/sparse variants.
-    names = list(BENCHMARK_TASKS) + [name for name in SPECS if name not in BENCHMARK_TASKS]
-    for name in names:
-        spec = SPECS[name]
-        task_id = f"karel/{name}"
-        entry = TaskInfo(
-            id=task_id,
-            domain="karel",
-            description=DESCRIPTIONS[name],
-            synonyms=SYNONYMS.get(name, ()),
-            grid=(spec.height, spec.width),
-            default_budget=DEFAULT_BUDGET,
-            benchmark=name in BENCHMARK_TASKS,
-        )
-        register(task_id, factory_for(name), entry, replace=True)
-
-
-_register_karel()

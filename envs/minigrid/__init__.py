@@ -67,7 +67,10 @@ def make(name: str, n: int = 32, seed: int = 0, **options: Any) -> MinigridTask:
 
 
 def register_tasks() -> None:
-    """Register ``minigrid/LavaGap``, ``minigrid/PutNear`` and ``minigrid/RedBlueDoor``."""
+    """Register ``minigrid/LavaGap``, ``minigrid/PutNear`` and ``minigrid/RedBlueDoor``.
+
+    Called by :mod:`envs.registry` the first time the registry is used.
+    """
 
     def factory_for(name: str) -> TaskFactory:
         def factory(n: int = 32, seed: int = 0, **options: Any) -> MinigridTask:
@@ -86,6 +89,3 @@ def register_tasks() -> None:
             benchmark=True,
         )
         register(entry.id, factory_for(name), info, replace=True)
-
-
-register_tasks()
