@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
 from envs.errors import LlmgsError
@@ -28,17 +27,8 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-def _available_commands() -> list[str]:
-    """Subcommands whose module exists in this build (helpers land them one by one)."""
-    out = []
-    for name in COMMANDS:
-        if importlib.util.find_spec(f"agent.commands.{name}") is not None:
-            out.append(name)
-    return out
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """Build the full argument parser with every available subcommand."""
+    """Build the full argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="llmgs",
         description=(
@@ -47,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _available_commands():
+    for name in COMMANDS:
         importlib.import_module(f"agent.commands.{name}").register(sub)
     return parser
 

@@ -44,24 +44,6 @@ from typing import Any
 Event = dict[str, Any]
 OnEvent = Callable[[Event], None]
 
-EVENT_NAMES: tuple[str, ...] = (
-    "solve_started",
-    "task_matched",
-    "stage_started",
-    "stage_finished",
-    "llm_request",
-    "llm_progress",
-    "candidate",
-    "acceptance",
-    "revision_feedback",
-    "revision_round",
-    "best_updated",
-    "search_progress",
-    "tool_call",
-    "warning",
-    "solve_finished",
-)
-
 
 class Emitter:
     """Stamps events with their name, time and current stage and hands them to every sink.

@@ -45,13 +45,6 @@ class DSLSyntaxError(LlmgsError, ValueError):
         self.column = column
         super().__init__(message)
 
-    @property
-    def context(self) -> str:
-        """The program text with a caret under the offending token (one or two lines)."""
-        if not self.text or self.column < 0:
-            return self.text
-        return f"{self.text}\n{' ' * self.column}^"
-
 
 class ProgramRuntimeError(LlmgsError):
     """A program could not be run (for example it uses a token the domain does not know)."""

@@ -46,7 +46,14 @@ def _draw(task: Any, text: str, args: argparse.Namespace) -> tuple[str | None, d
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``llmgs render``; returns the exit code."""
+    """Run ``llmgs render``; returns the exit code.
+
+    Raises:
+        ConfigError: A negative ``--instance``, or a task that cannot draw what was asked.
+        DSLSyntaxError: The program does not parse.
+        TaskNotFound: Unknown task id.
+        OSError: ``@FILE`` cannot be read or an output file cannot be written.
+    """
     import envs
     from envs.errors import ConfigError
 

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from agent.events import Event
 from envs.errors import ConfigError
@@ -150,7 +150,3 @@ class RunDir:
                 if not self._events_failed:
                     self._events_failed = True
                     self._failed(str(self.path / EVENTS_FILE) if self.path else EVENTS_FILE, err)
-
-    def info(self) -> dict[str, Any]:
-        """Where things were written."""
-        return {"path": str(self.path) if self.path else None}

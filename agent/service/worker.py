@@ -52,7 +52,14 @@ _PR_SET_PDEATHSIG = 1
 
 
 def resolve(ref: str) -> JobFunction:
-    """The function named ``"package.module:function"``."""
+    """The function named ``"package.module:function"``.
+
+    Raises:
+        ValueError: ``ref`` is not of the form ``module:function``.
+        ImportError: The module cannot be imported.
+        AttributeError: The module has no such attribute.
+        TypeError: The attribute is not callable.
+    """
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"job function reference must look like 'module:function', got {ref!r}")
@@ -123,7 +130,11 @@ def _jsonable(value: Any) -> dict[str, Any]:
 
 
 def result_dict(result: Any) -> dict[str, Any]:
-    """The job function's result as a JSON-ready dict."""
+    """The job function's result as a JSON-ready dict.
+
+    Raises:
+        TypeError: The result is neither a dict nor has ``to_dict()``.
+    """
     if hasattr(result, "to_dict"):
         result = result.to_dict()
     if not isinstance(result, dict):

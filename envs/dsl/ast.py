@@ -259,18 +259,6 @@ def token_count(program: Program) -> int:
     return len(program.tokens())
 
 
-def iter_actions(node: Node):
-    """Yield every Action in a program or statement, in pre-order."""
-    if isinstance(node, Action):
-        yield node
-    elif isinstance(node, Program | While | If | Repeat):
-        for s in node.body:
-            yield from iter_actions(s)
-    elif isinstance(node, IfElse):
-        for s in node.body + node.orelse:
-            yield from iter_actions(s)
-
-
 def preorder(program: Program) -> list[Node]:
     """Every node of a program in pre-order, the Program itself at index 0.
 
