@@ -16,6 +16,8 @@ def test_embedded_model_solves_doorkey_end_to_end(cache_dir: Path, tmp_path: Pat
     result = solve("pick up the key and open the door", model="local/qwen2.5-coder-0.5b",
                    samples=2, budget=300, instances=8, runs_dir=str(tmp_path))  # fmt: skip
     assert result.task == "karel/DoorKey"
+    # solve() survives a crash of the model's runtime: here that must fail, saying why.
+    assert not result.warnings, result.warnings
     assert result.llm.calls == 2 and result.llm.completion_tokens > 0
     assert result.acceptance["total"] == 2
     assert result.reward == envs.make("karel/DoorKey", n=8).evaluate(result.program)
