@@ -490,7 +490,7 @@ def run_batch(
     actions it executed over all instances. ``cfg`` = (task id, H, W, crashable, leaps
     behaviour, max calls, penalize crash, max free steps). Free steps (a REPEAT entered, one of
     its iterations started, a ``True``/``False`` literal evaluated) cost no call; past the
-    limit the episode crashes like the call budget (``envs.limits.MAX_FREE_STEPS``). The other
+    limit the episode crashes like the call budget (``envs.limits.max_free_steps``). The other
     arrays are the instances' initial data and
     reusable scratch space (see :class:`envs.karel.compiled.CompiledKarelEvaluator`);
     ``meta[0]`` is the epoch that stamps the live entries of the fingerprint index.

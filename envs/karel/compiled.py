@@ -29,7 +29,7 @@ from envs.dsl.parser import parse
 from envs.errors import ConfigError
 from envs.karel import _kernels as K
 from envs.karel.bytecode import HALT, compile_batch, compile_words
-from envs.limits import MAX_FREE_STEPS
+from envs.limits import max_free_steps
 from envs.task import mean_return
 
 TASK_IDS: dict[str, int] = {
@@ -172,7 +172,7 @@ class CompiledKarelEvaluator:
         self.shape = (h, w)
         self.n = len(instances)
         self._cfg = np.array(
-            [self.task_id, h, w, crashable, leaps, max_calls, penalize, MAX_FREE_STEPS],
+            [self.task_id, h, w, crashable, leaps, max_calls, penalize, max_free_steps(max_calls)],
             dtype=np.int64,
         )
         self._build_instances(instances, h, w)

@@ -10,7 +10,7 @@ the engine behind traces. It follows spec/benchmark.md §2 to the letter:
   marker grid) it has seen this episode, across re-entries, and crashes the world on a repeat;
 - the task's reward rule runs after every executed action, never after a perception; the
   episode stops when the rule says terminated or the world is crashed;
-- beyond the reference, an episode may take at most :data:`~envs.limits.MAX_FREE_STEPS` steps
+- beyond the reference, an episode may take at most :func:`~envs.limits.max_free_steps` steps
   that cost no call (entering a REPEAT, starting one of its iterations, evaluating ``True`` or
   ``False``); one more crashes the world like the call budget. The reference would keep
   running such a loop (six nested ``REPEAT R=19`` around ``IF c( False c)`` take 19**6
@@ -43,7 +43,7 @@ from envs.dsl.ast import (
 )
 from envs.errors import ProgramRuntimeError
 from envs.karel.world import KarelWorld
-from envs.limits import MAX_FREE_STEPS
+from envs.limits import max_free_steps
 from envs.task import TraceStep
 
 RewardFn = Callable[[KarelWorld], tuple[bool, float]]
@@ -153,6 +153,7 @@ class _Run:
         self.total = 0.0
         self.terminated = False
         self.free = 0
+        self.max_free = max_free_steps(world.max_calls)
         self.memory: dict[int, set[tuple[int, int, int, bytes]]] = {}
         self.steps: list[TraceStep] | None = [] if trace else None
 
@@ -167,7 +168,7 @@ class _Run:
     def free_step(self) -> None:
         # A step that costs no call; see the module docstring.
         self.free += 1
-        if self.free > MAX_FREE_STEPS:
+        if self.free > self.max_free:
             self.world.crashed = True
             raise _Stop
 

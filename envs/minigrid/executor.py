@@ -13,7 +13,7 @@ The semantics are the reference ``ProgramWrapper`` plus the shared program seman
 * each WHILE node remembers the states (grid contents, agent position, direction) in which it
   started an iteration during this episode; meeting one again crashes the episode silently.
 
-Beyond the reference, an episode may take at most :data:`~envs.limits.MAX_FREE_STEPS` steps
+Beyond the reference, an episode may take at most :func:`~envs.limits.max_free_steps` steps
 that cost no call (entering a REPEAT, starting one of its iterations, evaluating ``True`` or
 ``False``); one more crashes the episode like the call budget. The reference would keep running
 such a loop and agrees with this cap on every episode that stays within it.
@@ -52,7 +52,7 @@ from envs.dsl.ast import (
     While,
 )
 from envs.errors import ProgramRuntimeError
-from envs.limits import MAX_FREE_STEPS
+from envs.limits import max_free_steps
 from envs.minigrid.worlds import FACING, MinigridWorld, Snapshot
 from envs.task import TraceStep
 
@@ -132,6 +132,7 @@ class CompiledProgram:
     ) -> None:
         self.world = world
         self.config = config
+        self._free_limit = max_free_steps(config.max_calls)
         self.tracing = trace
         self._location = 0
         self._n_loops = 0
@@ -187,15 +188,16 @@ class CompiledProgram:
             body = self._block(stmt.body)
             times = range(stmt.n)
             ep, stop = self._ep, self._free_steps_spent
+            limit = self._free_limit
 
             def repeat() -> None:
                 # Free steps counted inline (a method call per iteration costs measurably).
                 ep.free += 1
-                if ep.free > MAX_FREE_STEPS:
+                if ep.free > limit:
                     stop()
                 for _ in times:
                     ep.free += 1
-                    if ep.free > MAX_FREE_STEPS:
+                    if ep.free > limit:
                         stop()
                     body()
 
@@ -229,7 +231,7 @@ class CompiledProgram:
         # A step that costs no call (see the module docstring).
         ep = self._ep
         ep.free += 1
-        if ep.free > MAX_FREE_STEPS:
+        if ep.free > self._free_limit:
             self._free_steps_spent()
 
     def _free_steps_spent(self) -> None:

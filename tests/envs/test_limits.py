@@ -1,6 +1,6 @@
 """The two execution limits of envs.limits (issue 17, items 1, 4 and 5).
 
-Loops that make no call are bounded by MAX_FREE_STEPS in every engine, with the same crash
+Loops that make no call are bounded by max_free_steps in every engine, with the same crash
 point everywhere; programs nest at most MAX_NESTING brackets, checked once by the parser, and
 every walker after the parser copes with a program at the limit even with much of Python's
 stack already used. Hangs are tested in a subprocess under the test's own timeout.
@@ -19,7 +19,7 @@ import pytest
 import envs
 from envs.dsl import nesting, parse, preorder
 from envs.errors import DSLSyntaxError
-from envs.limits import MAX_FREE_STEPS, MAX_NESTING
+from envs.limits import MAX_NESTING, max_free_steps
 
 REPO = Path(__file__).resolve().parents[2]
 HANG_TIMEOUT_S = 120  # the fixed engines need seconds; before the fix these ran for hours
@@ -79,11 +79,13 @@ def test_seven_nested_call_free_repeats_end_quickly(
 
 def test_free_step_counts_match_the_documented_formula() -> None:
     assert _free_steps(4) == 275_121
-    assert 3 * _free_steps(4) < MAX_FREE_STEPS < 4 * _free_steps(4)
+    assert max_free_steps(10_000) == 1_000_000 and max_free_steps(1_000) == 100_000
+    assert 3 * _free_steps(4) < max_free_steps(10_000) < 4 * _free_steps(4)
+    assert 6 * _free_steps(3) < max_free_steps(1_000) < 7 * _free_steps(3)
 
 
-def _blocks(k: int, action: str) -> str:
-    return " ".join([_nest(4, f"IF c( False c) i( {action} i)")] * k)
+def _blocks(k: int, action: str, levels: int = 4) -> str:
+    return " ".join([_nest(levels, f"IF c( False c) i( {action} i)")] * k)
 
 
 @pytest.mark.parametrize("engine", ["compiled", "python"])
@@ -100,10 +102,19 @@ def test_karel_engines_crash_at_the_same_free_step(engine: str) -> None:
         assert task.rollout(within, trace=False).calls == 1
 
 
+@pytest.mark.parametrize("engine", ["compiled", "python"])
+def test_the_cap_scales_with_the_call_budget(engine: str) -> None:
+    task = envs.make("karel/Harvester", n=2, engine=engine, max_calls=1_000)
+    within = f"DEF run m( {_blocks(6, 'move', 3)} putMarker m)"
+    beyond = f"DEF run m( {_blocks(7, 'move', 3)} putMarker m)"
+    assert task.returns(within) == [-1.0] * 2
+    assert task.returns(beyond) == [0.0] * 2
+
+
 def test_minigrid_crashes_at_the_same_free_step() -> None:
     task = envs.make("minigrid/LavaGap", n=1)
-    within = task.rollout(f"DEF run m( {_blocks(3, 'right')} left m)", trace=False)
-    beyond = task.rollout(f"DEF run m( {_blocks(4, 'right')} left m)", trace=False)
+    within = task.rollout(f"DEF run m( {_blocks(6, 'right', 3)} left m)", trace=False)
+    beyond = task.rollout(f"DEF run m( {_blocks(7, 'right', 3)} left m)", trace=False)
     assert (within.calls, within.crashed) == (1, False)
     assert (beyond.calls, beyond.crashed) == (0, True)
 
