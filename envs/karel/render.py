@@ -13,14 +13,26 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
 from envs.dsl.ast import Program
-from envs.dsl.parser import ensure_program
-from envs.karel.interpreter import run_program
-from envs.karel.task import KarelTask
 from envs.karel.world import KarelWorld
+
+
+class Episodes(Protocol):
+    """What drawing an episode needs of a task (:class:`~envs.karel.task.KarelTask` has it).
+
+    The task imports this module to draw itself, so this module names no task class.
+    """
+
+    def episode_worlds(
+        self, program: Program | str, instance: int = 0, max_frames: int = 500
+    ) -> list[KarelWorld]:
+        """The world before the first action and after each action."""
+        ...
+
 
 WALL = (60, 60, 70)
 FLOOR = (238, 236, 228)
@@ -72,31 +84,14 @@ def save_png(world: KarelWorld, path: str | Path, cell: int = 32) -> Path:
 
 
 def episode_worlds(
-    task: KarelTask, program: Program | str, instance: int = 0, max_frames: int = 500
+    task: Episodes, program: Program | str, instance: int = 0, max_frames: int = 500
 ) -> list[KarelWorld]:
-    """The world before the first action and after each action (at most ``max_frames`` + 1).
-
-    Each frame is taken after the task's reward rule, so it shows what the rule changed
-    (an opened door, the snake's markers, OneStroke's trail).
-    """
-    parsed = ensure_program(program, "karel")
-    world = task.initial_world(instance)
-    inst = task.instances[instance]
-    episode = task.spec.start(inst)
-    frames = [world.copy()]
-
-    def reward(w: KarelWorld) -> tuple[bool, float]:
-        out = task.spec.reward(w, episode, inst)
-        if len(frames) <= max_frames:
-            frames.append(w.copy())
-        return out
-
-    run_program(parsed, world, reward)
-    return frames
+    """The world before the first action and after each action: :meth:`KarelTask.episode_worlds`."""
+    return task.episode_worlds(program, instance, max_frames)
 
 
 def save_gif(
-    task: KarelTask,
+    task: Episodes,
     program: Program | str,
     path: str | Path,
     instance: int = 0,
@@ -106,7 +101,7 @@ def save_gif(
     max_frames: int = 500,
 ) -> Path:
     """Animate one episode of ``program`` on ``instance`` as a looping GIF; returns the path."""
-    images = [to_image(w, cell) for w in episode_worlds(task, program, instance, max_frames)]
+    images = [to_image(w, cell) for w in task.episode_worlds(program, instance, max_frames)]
     path = Path(path)
     images[0].save(
         path, format="GIF", save_all=True, append_images=images[1:], duration=frame_ms, loop=0

@@ -169,6 +169,34 @@ class KarelTask(Task):
             raise ConfigError(f"instance must lie in 0..{self.n - 1}, got {instance}")
         return self.instances[instance]
 
+    def episode_worlds(
+        self, program: Program | str, instance: int = 0, max_frames: int = 500
+    ) -> list[KarelWorld]:
+        """The world before the first action and after each action (at most ``max_frames`` + 1).
+
+        Each frame is taken after the task's reward rule, so it shows what the rule changed
+        (an opened door, the snake's markers, OneStroke's trail).
+
+        Raises:
+            DSLSyntaxError: ``program`` is text that does not parse.
+            ConfigError: ``instance`` is out of range.
+        """
+        parsed = ensure_program(program, "karel")
+        world = self.initial_world(instance)
+        inst = self.instances[instance]
+        episode = self.spec.start(inst)
+        frames = [world.copy()]
+        spec = self.spec
+
+        def reward(w: KarelWorld) -> tuple[bool, float]:
+            out = spec.reward(w, episode, inst)
+            if len(frames) <= max_frames:
+                frames.append(w.copy())
+            return out
+
+        run_program(parsed, world, reward)
+        return frames
+
     def run(self, program: Program, instance: int, trace: bool = False) -> RunResult:
         """One episode with the reference interpreter (its world is discarded)."""
         inst = self._instance(instance)

@@ -13,14 +13,24 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from PIL import Image
 
 from envs.dsl.ast import Program
 from envs.errors import ConfigError
-from envs.minigrid.task import MinigridTask
+
+
+class Filmable(Protocol):
+    """What rendering a rollout needs of a task (:class:`~envs.minigrid.task.MinigridTask`).
+
+    The task imports this module to draw itself, so this module names no task class.
+    """
+
+    def frames(self, program: Program | str, instance: int = 0, tile_size: int = 32) -> list:
+        """RGB frames of one episode: the start, then one per action."""
+        ...
 
 
 def save_frames(
@@ -61,7 +71,7 @@ def save_frames(
 
 
 def render_rollout(
-    task: MinigridTask,
+    task: Filmable,
     program: Program | str,
     instance: int,
     path: str | Path,

@@ -156,7 +156,7 @@ class MinigridTask(Task):
             ConfigError: ``instance`` is not in 0..n-1, or a suffix other than .png/.gif.
             OSError: The file cannot be written.
         """
-        from envs.minigrid.render import save_frames  # imports this module
+        from envs.minigrid.render import save_frames  # Pillow is only loaded to draw
 
         self.world.restore(self._snapshot(instance))
         return save_frames([self.world.get_frame(highlight=False, tile_size=cell)], path)
