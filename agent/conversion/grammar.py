@@ -4,8 +4,8 @@ llama.cpp can restrict sampling to a formal grammar (GBNF: its BNF dialect; llam
 ``LlamaGrammar`` and the llama.cpp server's ``grammar`` request field). Under this grammar an
 embedded model can only write a program that :func:`agent.conversion.python_to_dsl` converts:
 ``def run():`` followed by lines indented by four spaces per level, each one a call of a
-domain action, ``if``/``while`` on a (possibly negated) perception, ``else:``, or ``for _ in
-range(n):`` with ``n`` in 1..19. No prose, no comments, no variables.
+domain action, ``if``/``elif``/``while`` on a (possibly negated) perception, ``else:``, or
+``for _ in range(n):`` with ``n`` in 1..19. No prose, no comments, no variables.
 
 The grammar is generated from the domain's grammar data (``envs.dsl.grammar``), never written
 per task. It is finite, so decoding always ends: at most :attr:`GrammarLimits.max_lines` body
@@ -115,6 +115,8 @@ class _Builder:
                 alts.append(f"{line}loop {self.name(_State((*kept, False), True, left))}")
             if not state.need_body and level < depth and state.stack[level] and left >= 1:
                 alts.append(f"{line}else {self.name(_State((*kept, False), True, left))}")
+                # `elif` is the else branch holding one if: the block may take an else again.
+                alts.append(f"{line}elif {self.name(_State((*kept, True), True, left))}")
         if not state.need_body:
             alts.append('""')  # the program may end here
         return " | ".join(alts)
@@ -136,6 +138,7 @@ def _line_rules(gram: Grammar, limits: GrammarLimits) -> list[str]:
                 f'l{level}loop ::= {pad} ("while " cond ":\\n" | "for _ in range(" count "):\\n")'
             )
             rules.append(f'l{level}else ::= {pad} "else:\\n"')
+            rules.append(f'l{level}elif ::= {pad} "elif " cond ":\\n"')
     return rules
 
 

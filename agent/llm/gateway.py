@@ -275,6 +275,10 @@ class Gateway:
             kwargs["seed"] = settings.seed + first
         if settings.stop and self._accepts("stop"):
             kwargs["stop"] = list(settings.stop)
+        if settings.grammar is not None and (cfg.is_local or cfg.api_base is not None):
+            # llama.cpp servers (the embedded model's, or a user's) take GBNF as a request-body
+            # field; a hosted API has no such field, so it is never sent one.
+            kwargs["extra_body"] = {"grammar": settings.grammar}
         if cfg.is_local:
             from agent.llm.local_model import (
                 PARAM_GGUF,

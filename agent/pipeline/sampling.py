@@ -9,6 +9,7 @@ get one request with ``n`` samples, which bills the prompt once.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from agent.conversion.acceptance import AcceptanceStats, ConversionOutcome, convert_answer, tally
 from agent.events import Emitter
 from agent.llm.types import LLM, SamplingSettings
+from agent.pipeline.support import SolveConfig
 from envs.task import Task, mean_return
 
 
@@ -155,14 +157,9 @@ def _request(
     first: int,
     count: int,
 ) -> list[Proposal]:
-    settings = SamplingSettings(
-        n=count,
-        temperature=plan.settings.temperature,
-        top_p=plan.settings.top_p,
-        max_tokens=plan.settings.max_tokens,
-        seed=plan.seed + first,
-        stop=plan.settings.stop,
-    )
+    # Only the seed changes between requests: the prompt stays identical, so llama.cpp
+    # reuses its KV cache for the whole prompt and processes it once per round.
+    settings = dataclasses.replace(plan.settings, n=count, seed=plan.seed + first)
     emit("llm_request", round=round_no, sample=first, of=plan.n, n=count)
     started = time.perf_counter()
     answers = llm.complete(messages, settings)
@@ -186,3 +183,46 @@ def _request(
         )  # fmt: skip
         out.append(Proposal(first + k, item.text, outcome, value, item.cached))
     return out
+
+
+def uses_grammar(cfg: SolveConfig) -> bool:
+    """Whether answers are decoded under the Pythonic-DSL grammar (default: local models)."""
+    if cfg.model is None:
+        return False
+    return cfg.grammar if cfg.grammar is not None else cfg.is_local
+
+
+def plan_for(cfg: SolveConfig, domain: str, round_no: int) -> SamplingPlan:
+    """The sampling plan of one round of a solve run.
+
+    Local models are asked one answer per request (progress after each, and the shared prompt
+    stays in llama.cpp's KV cache); remote ones get one request with ``n`` samples. Under the
+    grammar, ``max_tokens`` is the length of the longest answer the grammar allows, so no
+    answer is ever cut short, and a reject cannot happen, so nothing is asked twice.
+    Sample ``i`` of round ``r`` uses seed ``seed * 100000 + r * 1000 + i``.
+
+    Raises:
+        ConfigError: Unknown domain.
+    """
+    from agent.conversion.grammar import max_answer_chars, python_gbnf
+
+    constrained = uses_grammar(cfg)
+    one_at_a_time = cfg.one_per_request()  # progress after each answer (agent.llm.backends)
+    max_tokens = cfg.resolved_max_tokens()
+    if constrained and cfg.max_tokens is None:
+        max_tokens = max_answer_chars(domain)
+    settings = SamplingSettings(
+        temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=max_tokens,
+        grammar=python_gbnf(domain) if constrained else None,
+    )  # fmt: skip
+    return SamplingPlan(
+        n=cfg.resolved_samples(), settings=settings, seed=cfg.seed * 100_000 + round_no * 1000,
+        per_request=1 if one_at_a_time else cfg.resolved_samples(), strategy=cfg.strategy,
+        # A model on the user's CPU takes seconds per answer: no second attempt for rejects.
+        top_up=0 if one_at_a_time or constrained else 1,
+    )  # fmt: skip
+
+
+def uses_examples(cfg: SolveConfig) -> bool:
+    """Whether the prompt shows worked examples of other tasks (default: local models)."""
+    return cfg.examples if cfg.examples is not None else cfg.is_local

@@ -21,12 +21,20 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.events import Emitter, OnEvent
-from agent.llm.types import LLM, SamplingSettings
+from agent.llm.types import LLM
 from agent.pipeline.matching import match_task
 from agent.pipeline.results import LLMUsageSummary, MatchResult, RevisionRound, SolveResult
 from agent.pipeline.revision import revision_messages
 from agent.pipeline.rundir import RunDir
-from agent.pipeline.sampling import Batch, SamplingPlan, Scorer, propose
+from agent.pipeline.sampling import (
+    Batch,
+    SamplingPlan,
+    Scorer,
+    plan_for,
+    propose,
+    uses_examples,
+    uses_grammar,
+)
 from agent.pipeline.support import (
     DEFAULT_BUDGET_CAP,
     CancellableTask,
@@ -135,19 +143,8 @@ class _Run:
         return True
 
     # -- proposals -----------------------------------------------------------------------------
-    def _plan(self, round_no: int) -> SamplingPlan:
-        cfg = self.cfg
-        settings = SamplingSettings(
-            temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.resolved_max_tokens()
-        )
-        one_at_a_time = cfg.one_per_request()  # progress after each answer (agent.llm.backends)
-        per_request = 1 if one_at_a_time else cfg.resolved_samples()
-        return SamplingPlan(
-            n=cfg.resolved_samples(), settings=settings, seed=cfg.seed * 100_000 + round_no * 1000,
-            per_request=per_request, strategy=cfg.strategy,
-            # A model on the user's CPU takes seconds per answer: no second attempt for rejects.
-            top_up=0 if one_at_a_time else 1,
-        )  # fmt: skip
+    def _plan(self, round_no: int, domain: str) -> SamplingPlan:
+        return plan_for(self.cfg, domain, round_no)  # n, seeds, max_tokens, grammar
 
     def _record(self, round_no: int, method: str, feedback: str, batch: Batch) -> bool:
         scored = batch.scored
@@ -176,9 +173,13 @@ class _Run:
         if self.llm is None or self.llm_failed:
             return
         with self.clock.stage("generate"):
-            messages = render_prompt(prompt, self.cfg.strategy)
+            messages = render_prompt(
+                prompt, self.cfg.strategy, examples=uses_examples(self.cfg),
+                constrained=uses_grammar(self.cfg),
+            )  # fmt: skip
             batch = propose(
-                self.llm, messages, self._plan(0), scorer, self.emit, round_no=0,
+                self.llm, messages, self._plan(0, scorer.task.domain), scorer, self.emit,
+                round_no=0,
                 should_stop=self.generation_over,
             )  # fmt: skip
             self._record(0, "initial", "", batch)
@@ -206,7 +207,8 @@ class _Run:
                     program=fb.program, **{"return": fb.value},
                 )  # fmt: skip
                 batch = propose(
-                    self.llm, fb.messages, self._plan(r), scorer, self.emit, round_no=r,
+                    self.llm, fb.messages, self._plan(r, scorer.task.domain), scorer, self.emit,
+                    round_no=r,
                     should_stop=self.generation_over,
                 )  # fmt: skip
                 if not self._record(r, cfg.revision, fb.text, batch):

@@ -64,6 +64,10 @@ class SolveConfig:
         generation_s: Wall-time budget of asking the model, all rounds together; once spent,
             no more answers are asked for and the search starts with the evaluations left.
             None for 300 s on a model on this machine or network, 600 s hosted.
+        grammar: Decode answers under the Pythonic-DSL grammar (GBNF), so every answer
+            converts; None for embedded models only (llama.cpp servers take it too).
+        examples: Show worked examples of other tasks of the domain in the prompt; None
+            for embedded models only (the paper's prompt for the others).
         search_method: ``mosaic`` (default: structural edits, a library of the accepted
             programs' fragments, lexicase restarts) or ``shc`` (the paper's LLM-GS loop of
             Scheduled HC).
@@ -90,6 +94,8 @@ class SolveConfig:
     confirm_match: bool | None = None
     n_threads: int | None = None
     generation_s: float | None = None
+    grammar: bool | None = None
+    examples: bool | None = None
     search_method: str = "mosaic"
 
     def __post_init__(self) -> None:

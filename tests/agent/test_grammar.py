@@ -124,7 +124,7 @@ def test_grammar_is_generated_from_the_domain_vocabulary(domain: str) -> None:
         assert f"{action}()" in texts
     for perception in gram.perceptions:
         assert f"{perception}(" in texts
-    for keyword in ("if ", "else:", "while ", "for _ in range(", "not "):
+    for keyword in ("if ", "else:", "elif ", "while ", "for _ in range(", "not "):
         assert keyword in texts
     other = GRAMMARS["minigrid" if domain == "karel" else "karel"]
     assert not any(f"{a}()" in python_gbnf(domain) for a in other.actions if a not in gram.actions)
@@ -160,5 +160,52 @@ def test_bad_limits_and_domain_are_clear_errors() -> None:
 
 def test_a_structure_outside_the_grammar_is_not_generated() -> None:
     text = python_gbnf("karel")
-    for word in ("True", "break", "return", "elif", "and", "=", "#"):
+    for word in ("True", "break", "return", " and ", " or ", "=", "#"):
         assert word not in text.replace("::=", "")
+
+
+def accepts(rules: dict[str, Expr], text: str) -> bool:
+    """Whether the grammar derives exactly ``text`` (memoised descent over end positions)."""
+
+    @cache
+    def rule_ends(name: str, pos: int) -> frozenset[int]:
+        return expr_ends(id(rules[name]), name, pos)
+
+    def seq_ends(items: list[object], pos: int) -> set[int]:
+        ends = {pos}
+        for item in items:
+            ends = {e2 for e in ends for e2 in item_ends(item, e)}
+        return ends
+
+    def item_ends(item: object, pos: int) -> set[int]:
+        if isinstance(item, str):
+            return {pos + len(item)} if text.startswith(item, pos) else set()
+        if isinstance(item, tuple):
+            return set(rule_ends(item[1], pos))
+        return {e for alt in item for e in seq_ends(alt, pos)}  # type: ignore[union-attr]
+
+    def expr_ends(_key: int, name: str, pos: int) -> frozenset[int]:
+        return frozenset(e for alt in rules[name] for e in seq_ends(alt, pos))
+
+    return len(text) in rule_ends("root", 0)
+
+
+@pytest.mark.parametrize("domain", ["karel", "minigrid"])
+def test_worked_examples_are_written_in_the_grammar(domain: str) -> None:
+    # The prompt's examples show the model the very language it is held to.
+    from agent.conversion.to_python import to_python
+    from agent.prompting import worked_examples
+
+    rules = _rules(domain)
+    for example in worked_examples(domain):
+        assert accepts(rules, to_python(example.program, domain)), example.task_id
+
+
+def test_recogniser_rejects_what_the_grammar_does_not_allow() -> None:
+    rules = _rules("karel")
+    assert accepts(rules, "def run():\n    move()\n")
+    assert not accepts(rules, "def run():\n    move()")  # every line ends with a newline
+    assert not accepts(rules, "def run():\n  move()\n")
+    assert not accepts(rules, "def run():\n    while True:\n        move()\n")
+    assert not accepts(rules, "def run():\n    if frontIsClear():\n    move()\n")
+    assert not accepts(rules, "def run():\n" + "    move()\n" * 21)
