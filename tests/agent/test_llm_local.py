@@ -174,3 +174,22 @@ def test_models_probe_generates_in_a_child_process_and_reports_speeds() -> None:
     assert row.load_s is not None and row.load_s > 0
     assert row.prompt_tok_s is not None and row.prompt_tok_s > 0
     assert row.gen_tok_s is not None and row.gen_tok_s > 0
+
+
+@pytest.mark.llm
+def test_a_grammar_in_the_request_body_constrains_the_real_model() -> None:
+    from agent.llm import local_server
+    from agent.llm.gateway import import_litellm
+
+    kwargs = {
+        "model": SMALL,
+        "messages": [{"role": "user", "content": "Say hello."}],
+        "max_tokens": 8,
+        "temperature": 0.0,
+        "seed": 0,
+        "extra_body": {"grammar": 'root ::= "move()" ("\\n" "turnLeft()")?'},
+        "llmgs_n_ctx": 2048,
+        "llmgs_progress": False,
+    }
+    response = local_server.completion(import_litellm(), kwargs)
+    assert response.choices[0].message.content in ("move()", "move()\nturnLeft()")
