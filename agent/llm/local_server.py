@@ -229,7 +229,7 @@ class LocalServer:
             except (OSError, urllib.error.URLError):
                 pass  # not listening yet
             if time.perf_counter() > deadline:
-                self.stop()
+                self.stop(keep_log=True)
                 raise RuntimeCrashed(
                     f"the embedded model's runtime did not answer within {timeout_s:.0f} s "
                     f"(raise {START_TIMEOUT_ENV} on a slow machine); server log: {self.log_path}",
@@ -322,8 +322,8 @@ class LocalServer:
                 message += f". Install the runtime with ./install.sh ({local_model.INSTALL_HINT})"
         return RuntimeCrashed(message, model=self.model, returncode=code, log_path=self.log_path)
 
-    def stop(self) -> None:
-        """Stop the child (TERM, then KILL); the log of a clean run is deleted."""
+    def stop(self, *, keep_log: bool = False) -> None:
+        """Stop the child (TERM, then KILL); the log of a clean run is deleted unless kept."""
         proc = self.proc
         if proc is None:
             return
@@ -335,7 +335,7 @@ class LocalServer:
                 proc.kill()
                 proc.wait(timeout=5.0)
             # Ended by us: the log holds nothing worth keeping.
-            if self.log_path is not None:
+            if self.log_path is not None and not keep_log:
                 self.log_path.unlink(missing_ok=True)
 
 

@@ -150,6 +150,16 @@ def test_a_server_that_fails_to_start_says_why(
         Gateway(LLMConfig(model=MODEL), show_progress=False).complete(PROMPT, SamplingSettings())
 
 
+def test_a_server_that_never_answers_is_stopped_at_the_start_timeout(
+    fake_runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_LLAMA_MODE", "hang_at_load")
+    monkeypatch.setenv(local_server.START_TIMEOUT_ENV, "1")
+    with pytest.raises(RuntimeCrashed, match="did not answer within 1 s") as info:
+        local_server.ensure(MODEL, gguf=_gguf(), show_progress=False)
+    assert info.value.log_path is not None and info.value.log_path.is_file()  # kept to read
+
+
 def _events(run_dir: str) -> list[dict]:
     lines = (Path(run_dir) / "events.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines]
