@@ -16,10 +16,10 @@ Rules (documented in docs/pythonic-dsl.md):
 from __future__ import annotations
 
 import ast
-import warnings
 from dataclasses import dataclass
 
 from agent.conversion.common import MAX_REPEAT_COUNT, resolve_name
+from agent.conversion.source import parse_quietly
 from envs.dsl.grammar import Grammar
 from envs.errors import ConversionError
 
@@ -189,10 +189,7 @@ def parse_python(code: str) -> ast.Module:
     """``ast.parse`` with every failure mapped to :class:`ConversionError` (reason ``python_syntax``
     or ``too_deep``)."""
     try:
-        with warnings.catch_warnings():
-            # Odd model text (`R=3r(`) makes the compiler warn on stderr; the text is data.
-            warnings.simplefilter("ignore", SyntaxWarning)
-            return ast.parse(code)
+        return parse_quietly(code)
     except SyntaxError as err:
         line = err.lineno
         shown = (err.text or "").rstrip("\n")

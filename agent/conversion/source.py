@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+import warnings
 from dataclasses import dataclass
 
 from agent.conversion.common import MAX_INPUT_CHARS
@@ -124,15 +125,27 @@ def _defines(code: str, name: str) -> bool:
         return False  # cheap pre-check before parsing
     normalised = _normalise(code)
     try:
-        tree = ast.parse(normalised)
+        tree = parse_quietly(normalised)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return re.search(rf"^def[ \t]+{name}[ \t]*\(", normalised, re.MULTILINE) is not None
     return any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body)
 
 
+def parse_quietly(text: str) -> ast.Module:
+    """``ast.parse`` without the SyntaxWarnings odd model text makes the compiler print on
+    stderr (``1if x else y``); the text is data, the warnings are noise.
+
+    Raises:
+        SyntaxError, ValueError, RecursionError, MemoryError: As ``ast.parse``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return ast.parse(text)
+
+
 def _parses(text: str) -> bool:
     try:
-        ast.parse(text)
+        parse_quietly(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

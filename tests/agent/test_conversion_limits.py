@@ -210,3 +210,14 @@ def test_helpers_are_counted_once_per_inlined_copy() -> None:
     beyond = helper + "def run():\n" + "    turn_around()\n" * (MAX_STATEMENTS // 2 + 1)
     with pytest.raises(ConversionError, match="grows past"):
         python_to_dsl(beyond)
+
+
+@pytest.mark.parametrize("text", ["x = 1if True else 2\nmove()", "0x1for _ in range(2): move()"])
+def test_odd_answers_print_no_compiler_warnings(text: str) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        convert_answer(text)
+        convert_answer(wrap(text))
+    assert not [w for w in caught if issubclass(w.category, SyntaxWarning)]
