@@ -76,6 +76,8 @@ def revision_messages(
     best: tuple[str, float] | None,
     strategy: str = "pythonic_dsl",
     n_programs: int = 1,
+    examples: bool = False,
+    constrained: bool = False,
 ) -> Feedback:
     """Build the messages of one revision round.
 
@@ -87,6 +89,8 @@ def revision_messages(
         best: The best program so far and its return (traced by the trace methods).
         strategy: Prompt strategy.
         n_programs: Programs asked per answer.
+        examples: Show worked examples of other tasks (as the first round's prompt did).
+        constrained: The answer is decoded under the grammar: ask for code only.
 
     Raises:
         ConfigError: Unknown method, or nothing to feed back yet.
@@ -99,11 +103,11 @@ def revision_messages(
         trace, value = trace_feedback(task, best[0], method == "program_execution_trace")
         messages = render_revision(
             method, prompt, strategy, program=best[0], score=value, trace=trace,
-            n_programs=n_programs,
+            n_programs=n_programs, examples=examples, constrained=constrained,
         )  # fmt: skip
         return Feedback(messages, messages[-1]["content"], best[0], value)
     messages = render_revision(
         method, prompt, strategy, programs=[p for p, _ in previous], scored_programs=previous,
-        n_programs=n_programs,
+        n_programs=n_programs, examples=examples, constrained=constrained,
     )  # fmt: skip
     return Feedback(messages, messages[-1]["content"])

@@ -200,7 +200,8 @@ class _Run:
             with self.clock.stage(f"revision_{r}"):
                 fb = revision_messages(
                     cfg.revision, prompt, task, previous=previous, best=self.best,
-                    strategy=cfg.strategy,
+                    strategy=cfg.strategy, examples=uses_examples(cfg),
+                    constrained=uses_grammar(cfg),
                 )  # fmt: skip
                 self.emit(
                     "revision_feedback", round=r, method=cfg.revision, feedback=fb.text,

@@ -77,3 +77,26 @@ def test_solve_plan_uses_the_grammar_for_embedded_models_only() -> None:
     assert uses_examples(SolveConfig(model="local/qwen2.5-coder-0.5b"))
     assert not uses_examples(SolveConfig(model="local/qwen2.5-coder-0.5b", examples=False))
     assert not uses_examples(SolveConfig(model="openai/gpt-4o-mini"))
+
+
+def test_a_local_solve_asks_every_round_for_code_under_the_grammar() -> None:
+    from agent import solve
+    from agent.llm import ScriptedLLM
+
+    answers = [
+        "def run():\n    move()\n",
+        "def run():\n    while frontIsClear():\n        move()\n",
+    ]
+    llm = ScriptedLLM(answers, cycle=True)
+    solve("pick up the key and open the door", llm=llm, model="local/qwen2.5-coder-0.5b",
+          samples=2, revision="regeneration", rounds=1, budget=40, instances=4,
+          save=False)  # fmt: skip
+    assert len(llm.calls) == 4  # two rounds of two answers, one per request
+    for call in llm.calls:
+        assert call.settings.grammar == python_gbnf("karel")
+        assert call.settings.max_tokens == max_answer_chars("karel")
+        system, user = (m["content"] for m in call.messages)
+        assert "Example 1:" in system and "Door Key" not in system.split("Example 1:")[1]
+        assert "code only" in user
+    assert [c.messages for c in llm.calls[:2]] == [llm.calls[0].messages] * 2  # same prompt
+    assert [c.settings.seed for c in llm.calls] == [0, 1, 1000, 1001]
