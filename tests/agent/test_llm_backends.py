@@ -227,3 +227,31 @@ def test_provider_notes_match_what_litellm_accepts() -> None:
     assert "openai/NAME: n samples per request, seeded" in notes
     assert "ollama/NAME and ollama_chat/NAME: one request per sample, seeded" in notes
     assert "anthropic/NAME: one request per sample, unseeded" in notes
+
+
+def test_cli_agent_mode_keyless_server_then_replay(capsys: pytest.CaptureFixture[str]) -> None:
+    state = ServerState(respond=_agent_script)
+    with serve(OpenAIAPI, state) as url:
+        argv = ["solve", "harvest all the markers", "--task", "karel/Harvester", "--model",
+                "openai/tiny", "--api-base", url + "/v1", "--mode", "agent", "--budget",
+                str(BUDGET), "--instances", "4", "--no-save"]  # fmt: skip
+        assert main(argv) == 0
+        first = capsys.readouterr()
+        sent = len(state.posts("/v1/chat/completions"))
+        assert main([*argv, "--cache", "replay"]) == 0
+        second = capsys.readouterr()
+    assert len(state.posts("/v1/chat/completions")) == sent
+    assert f"openai/tiny: {sent} calls, 0 cache hits" in first.out
+    assert f"openai/tiny: 0 calls, {sent} cache hits" in second.out
+    assert "[agent] turn 1/8:" in first.err and "tok/s" in first.err
+    assert "scheduled_hc" in first.err and "error: programs must be a list" in first.err
+    assert "Traceback" not in first.err + second.err
+
+
+def test_anthropic_without_a_key_says_which_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["solve", "--task", "karel/Harvester", "--model",
+                 "anthropic/claude-3-5-haiku-latest", "--budget", "20", "--instances", "2",
+                 "--samples", "1", "--no-save"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code in (0, 1) and "Traceback" not in err
+    assert "set the environment variable ANTHROPIC_API_KEY" in err
