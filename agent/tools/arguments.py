@@ -37,7 +37,7 @@ def as_text(value: Any, name: str, example: str) -> str:
     if isinstance(value, str) and value.strip():
         return value
     if isinstance(value, list | tuple) and len(value) == 1 and isinstance(value[0], str):
-        return value[0]  # one program wrapped in a list: what the model meant is clear
+        return as_text(value[0], name, example)  # one item wrapped in a list: clear enough
     if isinstance(value, list | tuple):
         raise ConfigError(
             f"{name} must be one string, got a list of {len(value)}; call the tool once per "

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import envs
 from agent.tool_agent import parse_tool_call
 from agent.tools.langchain_tools import TOOL_NAMES, ToolState, make_tools, tool_functions
 from agent.tools.rollout import rollout, worst_instance
 from agent.tools.scheduled_hc import scheduled_hc
-from envs.errors import DSLSyntaxError
+from envs.errors import ConfigError, DSLSyntaxError
 
 PROGRAM = "DEF run m( WHILE c( frontIsClear c) w( move w) turnLeft pickMarker m)"
 
@@ -138,3 +140,40 @@ def test_langchain_tools_answer_schema_violations_in_words(doorkey: envs.Task) -
             .invoke(args)
             .startswith("error: ")
         ), args
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_JSON, remaining=st.integers(min_value=1, max_value=10_000))
+def test_argument_checks_take_any_json_and_answer_a_value_or_a_config_error(
+    value: object, remaining: int
+) -> None:
+    from agent.tools.arguments import as_budget, as_programs, as_text, bind_arguments
+
+    def tool(programs: object = None, budget: object = 5) -> str:
+        return "ok"
+
+    for check in (
+        lambda: as_budget(value, remaining, 5),
+        lambda: as_programs(value, "DEF run m( move m)"),
+        lambda: as_text(value, "program", "DEF run m( move m)"),
+        lambda: bind_arguments(tool, "tool", value),
+    ):
+        try:
+            out = check()
+        except ConfigError as exc:
+            assert str(exc)  # a message the model can act on
+            continue
+        if isinstance(out, int):
+            assert 1 <= out <= remaining
+        elif isinstance(out, list):
+            assert all(isinstance(p, str) and p.strip() for p in out)
+        elif isinstance(out, str):
+            assert out.strip()
