@@ -29,28 +29,38 @@ from functools import cache
 
 from envs.dsl.grammar import MAX_REPEAT, Grammar, grammar
 from envs.errors import ConfigError
+from search.limits import MAX_HEIGHT, MAX_SEQUENCE, MAX_TOKENS
 
 INDENT = "    "
 
 
 @dataclass(frozen=True)
 class GrammarLimits:
-    """Bounds that make the grammar's language finite.
+    """Bounds that make the grammar's language finite; the defaults are the search space's.
 
     Attributes:
-        max_lines: Lines of the body of ``run`` (headers and ``else:`` count).
-        max_depth: Control structures nested inside each other.
+        max_tokens: DSL tokens of the converted body (``DEF run m( m)`` not counted): the
+            search's limit of 45 tokens per program (``search.limits.MAX_TOKENS``) less 4.
+        max_depth: Control structures nested inside each other (``MAX_HEIGHT`` - 1).
         max_repeat: Largest ``range(n)``.
+        max_sequence: Actions in a row in one block (the search's ``MAX_SEQUENCE``; a longer
+            run is outside its space, and small models repeat ``move()`` until a bound).
     """
 
-    max_lines: int = 20
-    max_depth: int = 3
+    max_tokens: int = MAX_TOKENS - 4
+    max_depth: int = MAX_HEIGHT - 1
     max_repeat: int = MAX_REPEAT
+    max_sequence: int = MAX_SEQUENCE
 
     def __post_init__(self) -> None:
-        if self.max_lines < 1 or self.max_depth < 0 or not 1 <= self.max_repeat <= MAX_REPEAT:
+        if (
+            min(self.max_tokens, self.max_sequence) < 1
+            or self.max_depth < 0
+            or not 1 <= self.max_repeat <= MAX_REPEAT
+        ):
             raise ConfigError(
-                f"grammar limits need max_lines >= 1, max_depth >= 0 and max_repeat in "
+                f"grammar limits need max_tokens and max_sequence >= 1, max_depth >= 0 and "
+                f"max_repeat in "
                 f"1..{MAX_REPEAT}, got {self}"
             )
 
@@ -70,6 +80,17 @@ def _perceptions(gram: Grammar) -> list[str]:
     return calls
 
 
+def _cond_classes(gram: Grammar) -> dict[int, list[str]]:
+    """The domain's conditions (GBNF alternatives) by their DSL tokens: a perception is 1
+    token, one with an argument (``name h( value h)``) 4, and ``not c( ... c)`` adds 3."""
+    plain = [_literal(f"{p}()") for p in gram.perceptions if not gram.takes_arg(p)]
+    with_arg = [_literal(p) for p in _perceptions(gram) if "(" in p and not p.endswith("()")]
+    classes: dict[int, list[str]] = {1: plain, 4: [f'"not " {c}' for c in plain] + with_arg}
+    if with_arg:
+        classes[7] = [f'"not " {c}' for c in with_arg]
+    return classes
+
+
 def _count_rule(max_repeat: int) -> str:
     units = [str(n) for n in range(1, max_repeat + 1)]
     # Longest first: GBNF alternatives are tried in parallel, order only affects readability.
@@ -80,16 +101,28 @@ def _count_rule(max_repeat: int) -> str:
 class _State:
     stack: tuple[bool, ...]  # per open block: whether it is an `if` body (else may follow)
     need_body: bool
-    left: int
+    left: int  # DSL tokens left
+    run: int = 0  # actions in a row at the end of the current block
 
 
 class _Builder:
-    """Emits one rule per reachable state of the line machine."""
+    """Emits one rule per reachable state of the line machine.
 
-    def __init__(self, limits: GrammarLimits) -> None:
+    Each line spends the DSL tokens it converts to: an action 1, ``for`` 4 (``REPEAT R=n r(
+    r)``), ``if``/``while`` 5 plus its condition, ``else:`` 3, ``elif`` both. A condition is
+    charged at the domain's dearest (``not c( p h( v h) c)``: 7), so the bound always holds.
+    """
+
+    def __init__(self, limits: GrammarLimits, cond_costs: list[int]) -> None:
         self.limits = limits
         self.names: dict[_State, str] = {}
         self.rules: list[str] = []
+        self.cost = {"a": 1, "for": 4, "else": 3}
+        self.headers = [("for", False)]  # (line kind, opens an if body)
+        for c in cond_costs:
+            self.cost.update({f"if{c}": 5 + c, f"while{c}": 5 + c, f"elif{c}": 8 + c})
+            self.headers += [(f"if{c}", True), (f"while{c}", False)]
+        self.elifs = [f"elif{c}" for c in cond_costs]
 
     def name(self, state: _State) -> str:
         if state not in self.names:
@@ -99,24 +132,37 @@ class _Builder:
             self.rules[slot] = f"{self.names[state]} ::= {self.body(state)}"
         return self.names[state]
 
+    def _opens(self, kind: str, state: _State) -> bool:
+        # A block-opening line needs one more token left for the body's first action.
+        return state.left - self.cost[kind] >= 1
+
     def body(self, state: _State) -> str:
         alts: list[str] = []
         depth = len(state.stack)
         levels = [depth] if state.need_body else list(range(depth, -1, -1))
         if state.left < 1:
-            levels = []  # no line left: only the end (a state that needs a body is never made)
-        left = state.left - 1
+            levels = []  # no token left: only the end (a state that needs a body is never made)
         for level in levels:
-            kept = state.stack[:level]
-            line = f"l{level + 1}"
-            alts.append(f"{line}a {self.name(_State(kept, False, left))}")
-            if level < self.limits.max_depth and left >= 1:
-                alts.append(f"{line}if {self.name(_State((*kept, True), True, left))}")
-                alts.append(f"{line}loop {self.name(_State((*kept, False), True, left))}")
-            if not state.need_body and level < depth and state.stack[level] and left >= 1:
-                alts.append(f"{line}else {self.name(_State((*kept, False), True, left))}")
+            kept, line = state.stack[:level], f"l{level + 1}"
+
+            def then(kind: str, stack: tuple[bool, ...], opens: bool, run: int = 0) -> str:
+                return self.name(_State(stack, opens, state.left - self.cost[kind], run))
+
+            # A run of actions continues only in the same block (no header, no dedent).
+            run = state.run + 1 if level == depth and not state.need_body else 1
+            if run <= self.limits.max_sequence:
+                alts.append(f"{line}a {then('a', kept, False, run)}")
+            if level < self.limits.max_depth:
+                for kind, is_if in self.headers:
+                    if self._opens(kind, state):
+                        alts.append(f"{line}{kind} {then(kind, (*kept, is_if), True)}")
+            if not state.need_body and level < depth and state.stack[level]:
+                if self._opens("else", state):
+                    alts.append(f"{line}else {then('else', (*kept, False), True)}")
                 # `elif` is the else branch holding one if: the block may take an else again.
-                alts.append(f"{line}elif {self.name(_State((*kept, True), True, left))}")
+                for kind in self.elifs:
+                    if self._opens(kind, state):
+                        alts.append(f"{line}{kind} {then(kind, (*kept, True), True)}")
         if not state.need_body:
             alts.append('""')  # the program may end here
         return " | ".join(alts)
@@ -125,20 +171,19 @@ class _Builder:
 def _line_rules(gram: Grammar, limits: GrammarLimits) -> list[str]:
     rules = [
         "act ::= " + " | ".join(_literal(f"{a}()") for a in gram.actions),
-        "perc ::= " + " | ".join(_literal(p) for p in _perceptions(gram)),
-        'cond ::= "not " perc | perc',
+        *(f"cond{c} ::= " + " | ".join(alts) for c, alts in _cond_classes(gram).items()),
         "count ::= " + _count_rule(limits.max_repeat),
     ]
     for level in range(1, limits.max_depth + 2):
         pad = _literal(INDENT * level)
         rules.append(f'l{level}a ::= {pad} act "\\n"')
         if level <= limits.max_depth:
-            rules.append(f'l{level}if ::= {pad} "if " cond ":\\n"')
-            rules.append(
-                f'l{level}loop ::= {pad} ("while " cond ":\\n" | "for _ in range(" count "):\\n")'
-            )
+            for c in _cond_classes(gram):
+                rules.append(f'l{level}if{c} ::= {pad} "if " cond{c} ":\\n"')
+                rules.append(f'l{level}while{c} ::= {pad} "while " cond{c} ":\\n"')
+                rules.append(f'l{level}elif{c} ::= {pad} "elif " cond{c} ":\\n"')
+            rules.append(f'l{level}for ::= {pad} "for _ in range(" count "):\\n"')
             rules.append(f'l{level}else ::= {pad} "else:\\n"')
-            rules.append(f'l{level}elif ::= {pad} "elif " cond ":\\n"')
     return rules
 
 
@@ -150,12 +195,13 @@ def python_gbnf(domain: str, limits: GrammarLimits = GrammarLimits()) -> str:
         ConfigError: Unknown domain or invalid limits.
     """
     gram = grammar(domain)
-    builder = _Builder(limits)
-    start = builder.name(_State((), True, limits.max_lines))
+    builder = _Builder(limits, list(_cond_classes(gram)))
+    start = builder.name(_State((), True, limits.max_tokens))
     lines = [f'root ::= "def run():\\n" {start}', *builder.rules, *_line_rules(gram, limits)]
     return "\n".join(lines) + "\n"
 
 
+@cache
 def max_answer_chars(domain: str, limits: GrammarLimits = GrammarLimits()) -> int:
     """Characters of the longest answer the grammar allows (a bound on its tokens).
 
@@ -163,13 +209,33 @@ def max_answer_chars(domain: str, limits: GrammarLimits = GrammarLimits()) -> in
         ConfigError: Unknown domain or invalid limits.
     """
     gram = grammar(domain)
-    longest_call = max(len(c) for c in [*(f"{a}()" for a in gram.actions), *_perceptions(gram)])
-    header = max(
-        len("while not ") + longest_call + len(":"),
-        len(f"for _ in range({limits.max_repeat}):"),
-    )
-    deepest = len(INDENT) * (limits.max_depth + 1)
-    return len("def run():\n") + limits.max_lines * (deepest + header + 1)
+    builder = _Builder(limits, list(_cond_classes(gram)))
+    builder.name(_State((), True, limits.max_tokens))
+    perc = max(len(p) for p in _perceptions(gram))
+    content = {
+        "a": max(len(f"{a}()") for a in gram.actions),
+        "for": len(f"for _ in range({limits.max_repeat}):"),
+        "else": len("else:"),
+    }
+    for c in _cond_classes(gram):  # a bound per class: the longest perception, negated
+        content.update({f"{k}{c}": len(f"{k} not ") + perc + 1 for k in ("if", "while", "elif")})
+    # Longest string from each state, over the rules the builder emitted (the states form a
+    # DAG: every line spends at least one token).
+    bodies = dict(rule.split(" ::= ", 1) for rule in builder.rules)
+    longest: dict[str, int] = {}
+
+    def from_state(name: str) -> int:
+        if name not in longest:
+            best = 0
+            for alt in bodies[name].split(" | "):
+                if alt != '""':
+                    line, nxt = alt.split(" ")
+                    size = len(INDENT) * int(line[1]) + content[line[2:]] + 1
+                    best = max(best, size + from_state(nxt))
+            longest[name] = best
+        return longest[name]
+
+    return len("def run():\n") + from_state("s0")
 
 
 __all__ = ["INDENT", "GrammarLimits", "max_answer_chars", "python_gbnf"]

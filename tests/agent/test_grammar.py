@@ -19,6 +19,7 @@ from agent.conversion import python_to_dsl
 from agent.conversion.grammar import GrammarLimits, max_answer_chars, python_gbnf
 from envs.dsl import GRAMMARS, parse
 from envs.errors import ConfigError
+from search.limits import MAX_TOKENS, program_tokens
 
 Expr = list[list[object]]  # alternatives of sequences of str literals / ("ref", name) / Expr
 _TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[A-Za-z0-9_]+|\(|\)|\|)')
@@ -105,8 +106,10 @@ def test_every_string_of_the_grammar_converts(domain: str, seed: int) -> None:
     rules = _rules(domain)
     text = sample(rules, random.Random(seed))
     dsl = python_to_dsl(text, domain)
-    assert str(parse(dsl, domain)) == dsl
+    program = parse(dsl, domain)
+    assert str(program) == dsl
     assert len(text) <= max_answer_chars(domain)
+    assert program_tokens(program) <= MAX_TOKENS  # inside the search space's size limit
 
 
 @cache
@@ -133,17 +136,18 @@ def test_grammar_is_generated_from_the_domain_vocabulary(domain: str) -> None:
 @pytest.mark.parametrize("domain", ["karel", "minigrid"])
 def test_the_language_is_finite_and_its_longest_string_is_the_bound(domain: str) -> None:
     # A cycle would make `longest` recurse forever; a finite grammar has a longest string.
-    assert longest(_rules(domain)) <= max_answer_chars(domain)
+    assert longest(_rules(domain)) == max_answer_chars(domain)
 
 
-def test_limits_bound_depth_lines_and_counts() -> None:
-    limits = GrammarLimits(max_lines=5, max_depth=1, max_repeat=3)
+def test_limits_bound_depth_tokens_and_counts() -> None:
+    limits = GrammarLimits(max_tokens=5, max_depth=1, max_repeat=3)
     rules = parse_gbnf(python_gbnf("karel", limits))
     rng = random.Random(1)
     for _ in range(300):
         text = sample(rules, rng)
         body = text.splitlines()[1:]
         assert 1 <= len(body) <= 5
+        assert program_tokens(parse(python_to_dsl(text))) <= 5 + 4
         assert all(not line.startswith(" " * 12) for line in body)  # at most one level inside
         assert all(n in "123" for n in re.findall(r"range\((\d+)\)", text))
         python_to_dsl(text)
@@ -151,7 +155,7 @@ def test_limits_bound_depth_lines_and_counts() -> None:
 
 def test_bad_limits_and_domain_are_clear_errors() -> None:
     with pytest.raises(ConfigError):
-        GrammarLimits(max_lines=0)
+        GrammarLimits(max_tokens=0)
     with pytest.raises(ConfigError):
         GrammarLimits(max_repeat=20)
     with pytest.raises(ConfigError):
@@ -208,4 +212,9 @@ def test_recogniser_rejects_what_the_grammar_does_not_allow() -> None:
     assert not accepts(rules, "def run():\n  move()\n")
     assert not accepts(rules, "def run():\n    while True:\n        move()\n")
     assert not accepts(rules, "def run():\n    if frontIsClear():\n    move()\n")
-    assert not accepts(rules, "def run():\n" + "    move()\n" * 21)
+    six = "    move()\n" * 6
+    assert accepts(rules, "def run():\n" + six)
+    assert not accepts(rules, "def run():\n" + six + "    move()\n")  # 6 actions in a row
+    loop = "    while frontIsClear():\n" + "        turnLeft()\n" * 6
+    assert accepts(rules, "def run():\n" + loop * 3 + "    move()\n" * 5)  # 3 x 12 + 5 = 41
+    assert not accepts(rules, "def run():\n" + loop * 3 + "    move()\n" * 6)  # 42 tokens
