@@ -132,7 +132,10 @@ def propose(
     for _attempt in range(plan.top_up + 1):
         while wanted > 0:
             if should_stop is not None and should_stop():
-                return Batch(tuple(proposals), tally(p.outcome for p in proposals))
+                stats = tally(p.outcome for p in proposals)
+                if proposals:  # stopped midway (cancel, generation time): say what came in
+                    emit("acceptance", round=round_no, **stats.to_dict())
+                return Batch(tuple(proposals), stats)
             count = min(plan.per_request, wanted)
             new = _request(llm, messages, plan, scorer, emit, round_no, next_sample, count)
             proposals += new

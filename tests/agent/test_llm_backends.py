@@ -167,6 +167,8 @@ def test_generation_time_budget_hands_the_rest_to_the_search() -> None:
     asked = len(state.posts("/v1/chat/completions"))
     assert 1 <= asked < 8
     assert any(e.get("kind") == "generation_time" for e in seen if e["event"] == "warning")
+    acceptance = [e for e in seen if e["event"] == "acceptance"]
+    assert len(acceptance) == 1 and acceptance[0]["total"] == asked
     assert result.evaluations == BUDGET or result.stop_reason == "solved"
 
 
