@@ -242,12 +242,15 @@ def test_cli_agent_mode_keyless_server_then_replay(capsys: pytest.CaptureFixture
         sent = len(state.posts("/v1/chat/completions"))
         assert main([*argv, "--cache", "replay"]) == 0
         second = capsys.readouterr()
+        assert main([*argv, "--cache", "replay", "--seed", "1"]) == 1  # never recorded
+        missed = capsys.readouterr()
     assert len(state.posts("/v1/chat/completions")) == sent
     assert f"openai/tiny: {sent} calls, 0 cache hits" in first.out
     assert f"openai/tiny: 0 calls, {sent} cache hits" in second.out
     assert "[agent] turn 1/8:" in first.err and "tok/s" in first.err
     assert "scheduled_hc" in first.err and "error: programs must be a list" in first.err
-    assert "Traceback" not in first.err + second.err
+    assert "Traceback" not in first.err + second.err + missed.err
+    assert "replay-only mode: 1 of 1 samples of openai/tiny are not in the cache" in missed.err
 
 
 def test_anthropic_without_a_key_says_which_variable(capsys: pytest.CaptureFixture[str]) -> None:
