@@ -21,27 +21,19 @@
 #                                  environment: LLMGS_RUNTIME_PYTHON=/that/venv/bin/python runs
 #                                  the model server with it.
 #   LLMGS_WHEEL_DIR=DIR            where built runtime wheels are kept (~/.cache/llmgs/wheels).
+#   LLMGS_CPUINFO=FILE             read the CPU flags from FILE instead of /proc/cpuinfo (tests).
 set -euo pipefail
-cd "$(dirname "$0")"
 
-EXTRA="${1:-dev}"
 RUNTIME="llama-cpp-python==0.3.36"
 WHEEL_ROOT="${LLMGS_WHEEL_DIR:-$HOME/.cache/llmgs/wheels}"
+CPUINFO="${LLMGS_CPUINFO:-/proc/cpuinfo}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
-
-if [ -z "${VIRTUAL_ENV:-}" ] && [ -z "${CI:-}" ]; then
-    echo "install.sh: no virtual environment is active; run: python3 -m venv .venv && . .venv/bin/activate" >&2
-    exit 2
-fi
-
-# An old pip backtracks through dozens of litellm releases (about 1.25 GB) before it settles.
-python -m pip install --quiet --upgrade pip
 
 cpu_flags() {
     # The flags the kernel lets processes use. AVX-512 state is only listed when the OS saves it;
     # AMX is deliberately never used (listed is not the same as permitted).
     local have
-    have=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+    have=" $(grep -m1 '^flags' "$CPUINFO" 2>/dev/null | cut -d: -f2) "
     local args="-DGGML_NATIVE=OFF"
     on() { case "$have" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
     on avx && args="$args -DGGML_AVX=ON"
@@ -76,22 +68,28 @@ install_runtime() {
         echo "runtime: keeping the installed llama-cpp-python $have"
         return
     fi
-    case "$(uname -m)" in
-        x86_64 | amd64)
-            case "$mode" in
-                cpu | keep) flags="$(cpu_flags)" ;;
-                portable) flags="$(cpu_flags portable)" ;;
-                *) flags="$mode" ;;
-            esac
-            ;;
-        # Other architectures have no AMX trap: llama.cpp's own default build is right there.
-        *) flags="" ;;
+    case "$mode" in
+        cpu | keep | portable) ;;
+        *) flags="$mode" ;; # the user's own CMake flags, on any machine
     esac
+    if [ -z "${flags+set}" ]; then
+        case "$(uname -m)" in
+            x86_64 | amd64)
+                if [ -r "$CPUINFO" ]; then
+                    flags="$(cpu_flags "$mode")"
+                else
+                    flags="" # no /proc/cpuinfo (macOS): the flags cannot be read
+                fi
+                ;;
+            # Other architectures have no AMX trap: llama.cpp's own default build is right there.
+            *) flags="" ;;
+        esac
+    fi
     local key dir
     key="$(printf '%s %s' "$RUNTIME" "$flags" | sha256sum | cut -c1-16)"
     dir="$WHEEL_ROOT/$key"
     if ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-        echo "runtime: building $RUNTIME once (about 5-7 minutes on 2 cores)"
+        echo "runtime: building $RUNTIME once (about 9 minutes on 2 cores)"
         echo "runtime: CMAKE_ARGS=$flags"
         mkdir -p "$dir.tmp"
         CMAKE_ARGS="$flags" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
@@ -104,8 +102,25 @@ install_runtime() {
     python -m pip install --quiet --force-reinstall --no-deps "$dir"/llama_cpp_python-*.whl
 }
 
-case "$EXTRA" in
-    dev | local) install_runtime ;;
-esac
-python -m pip install --quiet -e ".[$EXTRA]"
-echo "installed llmgs[$EXTRA] into $(python -c 'import sys; print(sys.prefix)')"
+main() {
+    cd "$(dirname "$0")"
+    EXTRA="${1:-dev}"
+    if [ -z "${VIRTUAL_ENV:-}" ] && [ -z "${CI:-}" ]; then
+        echo "install.sh: no virtual environment is active; run: python3 -m venv .venv && . .venv/bin/activate" >&2
+        exit 2
+    fi
+    # An old pip backtracks through dozens of litellm releases (about 1.25 GB) before it settles.
+    python -m pip install --quiet --upgrade pip
+    case "$EXTRA" in
+        dev | local) install_runtime ;;
+    esac
+    python -m pip install --quiet -e ".[$EXTRA]"
+    echo "installed llmgs[$EXTRA] into $(python -c 'import sys; print(sys.prefix)')"
+}
+
+# Everything runs from main, called on the last line: bash has read the whole file before the
+# first command runs, so editing this file during the long build cannot derail a running install.
+# Sourced (the tests), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi
