@@ -106,3 +106,12 @@ def test_report_tables_and_plots(tmp_path: Path) -> None:
     (tmp_path / "results.sqlite").unlink()  # the store is rebuilt from rows.jsonl
     rows = ResultStore(tmp_path).query("SELECT method, COUNT(*) AS n FROM rows GROUP BY method")
     assert {r["method"]: r["n"] for r in rows} == {"shc": 2, "llmgs": 2, "rev": 2}
+
+
+def test_solve_cell_whose_model_fails_is_a_failed_row_not_pure_search() -> None:
+    # solve() carries on without a model that fails; the eval row must not file the pure-search
+    # result under the model's name.
+    cell = Cell("t", TASK, MethodSpec("llmgs", "solve", samples=3), "scripted/fake", 0, 300)
+    row = run_cell(cell, ScriptedLLM([]))
+    assert row["status"] == "failed"
+    assert "LLMError" in row["reason"] and "ran out of answers" in row["reason"]
