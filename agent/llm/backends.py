@@ -18,9 +18,10 @@ Importing this module does not import litellm; :func:`supported_params` does, on
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from envs.errors import LLMError
@@ -112,6 +113,17 @@ def backend_defaults(model: str | None, api_base: str | None = None) -> BackendD
     return _DEFAULTS[backend_kind(model, api_base)]
 
 
+def import_litellm() -> Any:
+    """Import litellm the way llmgs needs it: offline price map, no telemetry, quiet."""
+    # Without the local map every import tries a network fetch of prices and warns.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    return litellm
+
+
 @lru_cache(maxsize=64)
 def supported_params(model: str) -> frozenset[str] | None:
     """The OpenAI parameters litellm says this model's provider accepts.
@@ -125,8 +137,6 @@ def supported_params(model: str) -> frozenset[str] | None:
     provider = provider_of(model)
     if provider == "local":
         return None
-    from agent.llm.gateway import import_litellm
-
     litellm = import_litellm()
     name = model.split("/", 1)[1] if "/" in model else model
     if provider not in litellm.provider_list:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from agent.llm.backends import supported_params
+from agent.llm.backends import import_litellm, supported_params
 from agent.llm.cache import CachedSample, CompletionCache, cache_key
 from agent.llm.retry import call_with_retries, to_llm_error
 from agent.llm.types import Completion, Completions, LLMConfig, SamplingSettings
@@ -40,18 +40,6 @@ _KEY_ENVS = {
 _KEYLESS = frozenset({"local", "ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile"})
 SERVER_KEY_ENV = "LLMGS_API_KEY"
 """Key sent to an ``api_base`` server; never the provider's own key, which stays with it."""
-
-
-def import_litellm() -> Any:
-    """Import litellm the way llmgs needs it: offline price map, no telemetry, quiet."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    try:
-        import litellm
-    except ImportError as exc:
-        raise LLMError('litellm is not installed: run pip install "llmgs"') from exc
-    litellm.telemetry = False
-    litellm.suppress_debug_info = True
-    return litellm
 
 
 def litellm_transport(**kwargs: Any) -> Any:

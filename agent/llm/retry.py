@@ -31,7 +31,7 @@ _KEY_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 
 
 def _litellm() -> Any:
-    from agent.llm.gateway import import_litellm
+    from agent.llm.backends import import_litellm
 
     return import_litellm()
 

@@ -77,17 +77,9 @@ def _guard(work: Callable[[], str]) -> str:
 
 
 def make_tools(state: ToolState) -> list[Any]:
-    """The four tools as LangChain ``StructuredTool`` objects bound to ``state``.
+    """The four tools as LangChain ``StructuredTool`` objects bound to ``state``."""
+    from langchain_core.tools import tool  # a base dependency, imported late to keep start-up light
 
-    Raises:
-        LLMError: langchain-core is not installed.
-    """
-    try:
-        from langchain_core.tools import tool
-    except ImportError as exc:
-        from envs.errors import LLMError
-
-        raise LLMError('the agent tools need langchain-core: pip install "llmgs[llm]"') from exc
     fns = tool_functions(state)
     tools = [tool(fns[name], parse_docstring=True) for name in TOOL_NAMES]
     for t in tools:
