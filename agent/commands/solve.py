@@ -49,6 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "left (default 300 on this machine or network, 600 hosted)")  # fmt: skip
     p.add_argument("--revision", choices=METHODS, default="none", help="revision method")
     p.add_argument("--rounds", type=int, default=3, help="revision rounds at most (default 3)")
+    p.add_argument("--loop-rounds", type=int, default=0, help="model rounds inside the "
+                   "search: after a budget slice that does not solve, show the model the best "
+                   "program's returns and trace and search on from its answers (default 0: "
+                   "off)")  # fmt: skip
     p.add_argument("--search", choices=("mosaic", "shc"), default="mosaic",
                    help="search: mosaic (default) or shc (the paper's LLM-GS loop)")  # fmt: skip
     p.add_argument("--strategy", choices=("pythonic_dsl", "python", "dsl"),
@@ -96,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode, instances=args.instances, cache=args.cache,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None, api_base=args.api_base,
         n_threads=args.threads, save=not args.no_save, runs_dir=args.runs_dir,
-        on_event=printer, search_method=args.search,
+        on_event=printer, search_method=args.search, loop_rounds=args.loop_rounds,
     )  # fmt: skip
     if args.json:
         print(result.to_json())

@@ -22,6 +22,7 @@ from typing import Any
 
 from agent.events import Emitter, OnEvent
 from agent.llm.types import LLM
+from agent.pipeline.loop import search_with_loop
 from agent.pipeline.matching import match_task
 from agent.pipeline.results import LLMUsageSummary, MatchResult, RevisionRound, SolveResult
 from agent.pipeline.revision import revision_messages
@@ -226,7 +227,9 @@ class _Run:
             first.setdefault(program, value)
         return [p for p, _ in sorted(first.items(), key=lambda kv: -kv[1])]
 
-    def run_search(self, task: Task, budget: int, offset: int) -> None:
+    def run_search(
+        self, task: Task, budget: int, offset: int, seeds: list[str] | None = None
+    ) -> None:
         from search import SearchConfig, llmgs_search, mosaic_search, scheduled_hill_climbing
 
         if self.best is not None and self.best[1] >= 1.0:
@@ -238,7 +241,7 @@ class _Run:
         config = SearchConfig(budget=budget, seed=self.cfg.seed, progress=False)
         sink = _SearchEvents(self.emit, offset=offset)
         with self.clock.stage("search"):
-            seeds = self.seeds()
+            seeds = self.seeds() if seeds is None else seeds
             if self.cfg.search_method == "mosaic":
                 # The accepted programs are climbed from first and lend their fragments.
                 result = mosaic_search(task, seeds, config=config, on_event=sink)
@@ -247,7 +250,9 @@ class _Run:
             else:
                 result = scheduled_hill_climbing(task, config=config, on_event=sink)
         self.search = {k: v for k, v in result.to_dict().items() if k not in ("stage_times",)}
-        self.search_evals, self.search_unique = result.evaluations, result.unique_evaluations
+        # Summed: with loop_rounds the search runs in slices (agent.pipeline.loop).
+        self.search_evals += result.evaluations
+        self.search_unique += result.unique_evaluations
         self.stop_reason = result.stop_reason
         if result.stop_reason == "interrupted":
             self.stop_reason = "cancelled"
@@ -415,7 +420,7 @@ def _solve(
             raise
         except LLMError as exc:  # e.g. the embedded model's runtime crashed: search on
             run.model_failed(exc, scorer)
-        run.run_search(task, budget - scorer.count, scorer.count)
+        search_with_loop(run, task, inner, prompt, scorer, budget)
     if run.stopped():
         run.stop_reason = "cancelled"
     return _finish(run, match, budget, scorer, rundir)

@@ -71,6 +71,10 @@ class SolveConfig:
         search_method: ``mosaic`` (default: structural edits, a library of the accepted
             programs' fragments, lexicase restarts) or ``shc`` (the paper's LLM-GS loop of
             Scheduled HC).
+        loop_rounds: Model rounds inside the search (0: off): the search budget is cut in
+            ``loop_rounds + 1`` slices and, after a slice that does not solve, the model sees
+            the best program, its per-instance returns and its worst instance's trace, and
+            the search resumes from its new answers (:mod:`agent.pipeline.loop`).
     """
 
     model: str | None = DEFAULT_SOLVE_MODEL
@@ -97,6 +101,7 @@ class SolveConfig:
     grammar: bool | None = None
     examples: bool | None = None
     search_method: str = "mosaic"
+    loop_rounds: int = 0
 
     def __post_init__(self) -> None:
         from agent.pipeline.revision import METHODS
@@ -113,6 +118,8 @@ class SolveConfig:
             raise ConfigError(f"budget must be >= 0, got {self.budget}")
         if self.samples is not None and self.samples < 1:
             raise ConfigError(f"samples must be >= 1, got {self.samples}")
+        if self.loop_rounds < 0:
+            raise ConfigError(f"loop_rounds must be >= 0, got {self.loop_rounds}")
         if self.rounds < 0 or self.instances < 1 or self.agent_steps < 1:
             raise ConfigError("rounds must be >= 0, instances and agent_steps >= 1")
         if self.max_tokens is not None and self.max_tokens < 1:
