@@ -188,15 +188,25 @@ def _line_rules(gram: Grammar, limits: GrammarLimits) -> list[str]:
 
 
 @cache
+def _statement_rules(domain: str, limits: GrammarLimits) -> tuple[Grammar, _Builder, str]:
+    """The domain's grammar data, the builder holding every statement rule, and the start rule.
+
+    Built once per (domain, limits) and shared by :func:`python_gbnf` and
+    :func:`max_answer_chars`, which read the same rules.
+    """
+    gram = grammar(domain)
+    builder = _Builder(limits, list(_cond_classes(gram)))
+    return gram, builder, builder.name(_State((), True, limits.max_tokens))
+
+
+@cache
 def python_gbnf(domain: str, limits: GrammarLimits = GrammarLimits()) -> str:
     """The GBNF grammar of programs in ``domain`` (``"karel"`` or ``"minigrid"``).
 
     Raises:
         ConfigError: Unknown domain or invalid limits.
     """
-    gram = grammar(domain)
-    builder = _Builder(limits, list(_cond_classes(gram)))
-    start = builder.name(_State((), True, limits.max_tokens))
+    gram, builder, start = _statement_rules(domain, limits)
     lines = [f'root ::= "def run():\\n" {start}', *builder.rules, *_line_rules(gram, limits)]
     return "\n".join(lines) + "\n"
 
@@ -208,9 +218,7 @@ def max_answer_chars(domain: str, limits: GrammarLimits = GrammarLimits()) -> in
     Raises:
         ConfigError: Unknown domain or invalid limits.
     """
-    gram = grammar(domain)
-    builder = _Builder(limits, list(_cond_classes(gram)))
-    builder.name(_State((), True, limits.max_tokens))
+    gram, builder, _ = _statement_rules(domain, limits)
     perc = max(len(p) for p in _perceptions(gram))
     content = {
         "a": max(len(f"{a}()") for a in gram.actions),
