@@ -193,3 +193,44 @@ def test_examples_can_be_turned_off_and_constrained_prompt_asks_for_code_only() 
         examples=True,
     )  # fmt: skip
     assert "code only" in revision[1]["content"] and "Example 1:" in revision[0]["content"]
+
+
+# -- the prompt text is pinned: model completions are cached by their messages ---------------
+PINNED_IDS = [
+    "karel/StairClimberSparse", "karel/StairClimber", "karel/MazeSparse", "karel/Maze",
+    "karel/FourCorners", "karel/FourCornersSparse", "karel/TopOff", "karel/TopOffSparse",
+    "karel/Harvester", "karel/HarvesterSparse", "karel/CleanHouse", "karel/CleanHouseSparse",
+    "karel/DoorKey", "karel/OneStroke", "karel/Seeder", "karel/Snake", "karel/PathFollow",
+    "karel/WallAvoider", "minigrid/LavaGap", "minigrid/PutNear", "minigrid/RedBlueDoor",
+]  # fmt: skip
+# sha256 of every prompt below, taken before the task texts moved into the task specs.
+PINNED_DIGEST = "207f5e0272837f7dedb79ae851e6ccb83fc9cbc04c8b442a7e233f4e9ddc5536"
+DOORKEY_USER = """TASK NAME: DOOR KEY
+The map is an 8x8 grid split by a wall in column 4 into a left and a right room, joined by a \
+locked door in rows 2 and 3 of that wall; one marker (the key) lies in the left room and one \
+marker (the goal) in the right room. The agent starts on a random cell of the left room, facing \
+east. The goal is to pick up the key, which opens the door, then go into the right room and put \
+a marker on the goal marker so that the goal cell holds two markers. Picking up the key gives \
+0.5 and completing the goal gives 0.5 and ends the episode, while putting a marker anywhere \
+else or removing the goal marker gives -1 and ends the episode.
+
+1. Write 1 simple and short Python program for this task, using only the actions and \
+perceptions above, in a ```python code block, without comments.
+2. Convert the Python program to the Karel DSL, in a ``` code block."""
+
+
+def test_the_prompts_of_the_registered_tasks_do_not_change() -> None:
+    import hashlib
+    import json
+
+    assert render_prompt("karel/DoorKey")[1]["content"] == DOORKEY_USER
+    digest = hashlib.sha256()
+    for task_id in PINNED_IDS:
+        for strategy in ("pythonic_dsl", "python", "dsl"):
+            for examples in (False, True):
+                for constrained in (False, True):
+                    messages = render_prompt(
+                        task_id, strategy, examples=examples, constrained=constrained
+                    )
+                    digest.update(json.dumps(messages).encode())
+    assert digest.hexdigest() == PINNED_DIGEST
