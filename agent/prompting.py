@@ -24,10 +24,11 @@ from typing import Any, Literal
 
 import yaml
 
+import envs
 from agent.conversion.acceptance import STRATEGIES
 from agent.conversion.to_python import to_python
 from envs.dsl.grammar import MAX_REPEAT, Grammar, grammar
-from envs.errors import ConfigError, TaskNotFound
+from envs.errors import ConfigError
 
 Message = dict[str, str]
 RevisionMethod = Literal[
@@ -91,55 +92,43 @@ def fill(path: str, values: Mapping[str, Any]) -> str:
         raise ConfigError(f"prompt template {path!r} is malformed: {err}") from None
 
 
-@cache
-def _task_table() -> dict[str, dict[str, str]]:
-    return yaml.safe_load(read_template("tasks.yaml"))
-
-
-def _entry(task_id: str) -> dict[str, str]:
-    table = _task_table()
-    entry = dict(table[task_id])
-    while "like" in entry:
-        base = dict(table[entry.pop("like")])
-        entry = {**base, **entry}
-    return entry
+def _spec(task_id: str) -> envs.TaskSpec | None:
+    """The registered spec of exactly ``task_id``, or None."""
+    return next((spec for spec in envs.tasks() if spec.id == task_id), None)
 
 
 def task_family(task_id: str) -> str:
-    """The benchmark task an id is a variant of (``karel/StairClimber`` -> its sparse twin's
-    id), following the ``like:`` links of ``tasks.yaml``; an unknown id is its own family."""
-    table = _task_table()
+    """The task an id is a variant of (``karel/StairClimber`` -> its sparse twin's id),
+    following the specs' ``variant_of`` links; an unknown id is its own family."""
     seen = {task_id}
-    while task_id in table and "like" in table[task_id] and table[task_id]["like"] not in seen:
-        task_id = table[task_id]["like"]
+    spec = _spec(task_id)
+    while spec is not None and spec.variant_of is not None and spec.variant_of not in seen:
+        task_id = spec.variant_of
         seen.add(task_id)
+        spec = _spec(task_id)
     return task_id
 
 
 def task_prompt(task: str | TaskPrompt) -> TaskPrompt:
-    """Look up a benchmark task's prompt text by id (``"karel/DoorKey"``) or bare name.
+    """What the prompt says about a registered task, by id (``"karel/DoorKey"``) or bare name.
+
+    The task's spec (:class:`envs.TaskSpec`) holds it: its title and four sentences, or for a
+    task registered without sentences its name and description.
 
     Raises:
-        TaskNotFound: No task description has that id or name.
+        TaskNotFound: No task has that id or name.
     """
     if isinstance(task, TaskPrompt):
         return task
-    table = _task_table()
-    ids = [task] if "/" in task else [f"{d}/{task}" for d in _DOMAIN_NAMES]
-    for task_id in ids:
-        if task_id in table:
-            entry = _entry(task_id)
-            sentences = " ".join(entry[k] for k in ("map", "start", "goal", "return"))
-            return TaskPrompt(entry["name"], sentences, task_id.split("/", 1)[0], task_id)
-    raise TaskNotFound(f"no task description for {task!r}; known: {', '.join(table)}")
+    spec = envs.info(task)
+    return TaskPrompt(spec.display_name, spec.prompt_text, spec.domain, spec.id)
 
 
 def task_ids() -> list[str]:
-    """Ids of every task that has a prompt description."""
-    return list(_task_table())
+    """Ids of every registered task whose spec has the prompt's four sentences."""
+    return [spec.id for spec in envs.tasks() if spec.prompt is not None]
 
 
-# -- sections generated from the grammar ---------------------------------------------------
 def _call(name: str, gram: Grammar) -> str:
     if gram.takes_arg(name):
         return f'{name}("{gram.perception_args[name][0]}")'
@@ -274,7 +263,7 @@ def examples_for(task: str | TaskPrompt, limit: int = MAX_EXAMPLES) -> list[Work
     return [
         e
         for e in worked_examples(info.domain)
-        if task_family(e.task_id) != family and _entry(e.task_id)["name"] != info.name
+        if task_family(e.task_id) != family and task_prompt(e.task_id).name != info.name
     ][:limit]
 
 
@@ -283,14 +272,16 @@ def examples_section(task: str | TaskPrompt, strategy: str = "python") -> str:
     info = task_prompt(task)
     shown = []
     for k, example in enumerate(examples_for(info), 1):
-        entry = _entry(example.task_id)
+        spec = envs.info(example.task_id)
+        if spec.prompt is None:
+            raise ConfigError(f"worked example task {spec.id} has no prompt sentences")
         code = (
             example.program
             if strategy == "dsl"
             else to_python(example.program, info.domain).rstrip("\n")
         )
         shown.append(
-            f"Example {k}: {entry['name']}. {entry['map']} {entry['goal']}\n"
+            f"Example {k}: {spec.display_name}. {spec.prompt.map} {spec.prompt.goal}\n"
             f"A program for it (average return {example.score:.3g}):\n{code}"
         )
     if not shown:

@@ -5,15 +5,30 @@ The front door is the task registry::
     import envs
     task = envs.make("karel/DoorKey")          # 32 instances, seeds 0..31
     task.evaluate("DEF run m( move m)")       # the benchmark score
-    [t.id for t in envs.tasks()]               # every registered task
+    [t.id for t in envs.tasks()]               # every registered task's spec
     envs.check_task("karel/DoorKey")           # a task keeps the Task contract
 """
 
 from envs.checker import check_task
-from envs.registry import TaskInfo, info, make, register, tasks, unregister
+from envs.registry import (
+    PromptText,
+    TaskInfo,
+    TaskSpec,
+    add_task_module,
+    info,
+    make,
+    register,
+    tasks,
+    unregister,
+)
 from envs.task import Rollout, Task, TraceStep
 
+# The built-in domains register their tasks as a user's module does: each module's
+# register_tasks() runs the first time the registry is used, Karel's first (listing order).
+add_task_module("envs.karel")
+add_task_module("envs.minigrid")
+
 __all__ = [
-    "Rollout", "Task", "TaskInfo", "TraceStep", "check_task", "info", "make", "register", "tasks",
-    "unregister",
+    "PromptText", "Rollout", "Task", "TaskInfo", "TaskSpec", "TraceStep", "add_task_module",
+    "check_task", "info", "make", "register", "tasks", "unregister",
 ]  # fmt: skip

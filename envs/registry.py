@@ -1,14 +1,20 @@
-"""The task registry: ``make(task_id)`` and the list of tasks with their descriptions.
+"""The task registry: ``make(task_id)`` and the specs of every task.
 
-Ids are ``<domain>/<Name>``. Each domain registers its own tasks: the packages named in
-:data:`DOMAIN_MODULES` have a ``register_tasks()`` that the registry calls the first time it is
-used (so ``import envs`` stays light and this module names no task). Users add theirs with
-:func:`register`, and check them with :func:`envs.check_task`::
+Ids are ``<domain>/<Name>``. The registry stores one :class:`~envs.spec.TaskSpec` per task and
+names no task and no domain itself: task modules register them. A task module is any module with
+a ``register_tasks()`` function; :func:`add_task_module` names one, and the registry calls it the
+first time it is used (so ``import envs`` stays light). The built-in domains are added this way
+in ``envs/__init__.py`` (``envs.karel``, then ``envs.minigrid``), and the modules (or ``.py``
+files) named in the ``LLMGS_TASK_MODULES`` environment variable, comma-separated, after them:
+that is how the ``llmgs`` command sees a user's tasks. A program adds its own directly::
 
     import envs
-    envs.register("karel/MyTask", lambda n, seed, **opts: MyTask(n, seed, **opts),
-                  envs.TaskInfo(id="karel/MyTask", domain="karel", description="..."))
+    envs.register(envs.TaskSpec("karel/MyTask", "karel", "What it asks.",
+                                factory=lambda n, seed, **options: MyTask(n, seed)))
+    envs.check_task("karel/MyTask")           # keeps the Task contract?
     task = envs.make("karel/MyTask", n=8)
+
+docs/tasks.md explains the spec's fields and has a complete example (docs/examples/).
 """
 
 from __future__ import annotations
@@ -16,98 +22,139 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
 
 from envs.errors import ConfigError, TaskNotFound
+from envs.spec import PromptText, TaskFactory, TaskSpec
 from envs.task import Task
 
-#: Packages whose ``register_tasks()`` adds their domain's tasks, in listing order.
-DOMAIN_MODULES: tuple[str, ...] = ("envs.karel", "envs.minigrid")
+__all__ = [
+    "ENV_MODULES", "PromptText", "TaskFactory", "TaskInfo", "TaskSpec", "add_task_module",
+    "info", "make", "register", "task_modules", "tasks", "unregister",
+]  # fmt: skip
 
-TaskFactory = Callable[..., Task]
-"""``factory(n: int, seed: int, **options) -> Task``."""
+TaskInfo = TaskSpec
+"""The spec's name before it held the prompt sentences and the factory (the same class)."""
 
+#: Environment variable naming a user's task modules (or ``.py`` files), comma-separated.
+ENV_MODULES = "LLMGS_TASK_MODULES"
 
-@dataclass(frozen=True, slots=True)
-class TaskInfo:
-    """What a registered task is, for listings, prompts and task matching.
-
-    Attributes:
-        id: Registry id, ``"<domain>/<Name>"``.
-        domain: DSL domain (``"karel"`` or ``"minigrid"``).
-        description: What the task asks, in plain words.
-        synonyms: Other phrasings of the task a user may type.
-        grid: ``(height, width)`` in cells, or None when it varies.
-        default_budget: Default number of program evaluations for a search.
-        benchmark: Whether the task is one the LLM-GS paper reports.
-    """
-
-    id: str
-    domain: str
-    description: str
-    synonyms: tuple[str, ...] = ()
-    grid: tuple[int, int] | None = None
-    default_budget: int = 1_000_000
-    benchmark: bool = False
-
-    @property
-    def name(self) -> str:
-        """The id without its domain, e.g. ``"DoorKey"``."""
-        return self.id.split("/", 1)[-1]
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        out = dataclasses.asdict(self)
-        out["synonyms"] = list(self.synonyms)
-        out["grid"] = list(self.grid) if self.grid is not None else None
-        return out
+_TASKS: dict[str, TaskSpec] = {}
+_MODULES: list[str] = []
+_loaded: set[str] = set()
+_loading = False
 
 
-_TASKS: dict[str, tuple[TaskFactory, TaskInfo]] = {}
-_domains_loaded = False
-
-
-def register(task_id: str, factory: TaskFactory, info: TaskInfo, *, replace: bool = False) -> None:
-    """Add a task to the registry.
+def add_task_module(module: str) -> None:
+    """Name a module whose ``register_tasks()`` adds tasks, called when the registry is used.
 
     Args:
-        task_id: ``"<domain>/<Name>"``; must equal ``info.id``.
-        factory: Called as ``factory(n=..., seed=..., **options)``; returns a :class:`Task`.
-        info: Its listing entry.
+        module: A module name (``"envs.karel"``, ``"my_package.tasks"``) or a ``.py`` file path.
+    """
+    if module not in _MODULES:
+        _MODULES.append(module)
+
+
+def task_modules() -> list[str]:
+    """The task modules in loading order: those added, then those of ``LLMGS_TASK_MODULES``."""
+    extra = [m.strip() for m in os.environ.get(ENV_MODULES, "").split(",") if m.strip()]
+    return list(dict.fromkeys([*_MODULES, *extra]))
+
+
+def _import(module: str) -> ModuleType:
+    if not module.endswith(".py"):
+        return importlib.import_module(module)
+    path = Path(module).expanduser().resolve()
+    name = f"llmgs_tasks_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ImportError(f"no such file {path}")
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def _load_modules() -> None:
+    """Call ``register_tasks()`` of every task module not loaded yet, in order."""
+    global _loading
+    if _loading:  # a module's register_tasks() is registering: the others wait their turn
+        return
+    _loading = True
+    try:
+        for module in task_modules():
+            if module in _loaded:
+                continue
+            _loaded.add(module)
+            try:
+                register_tasks = getattr(_import(module), "register_tasks", None)
+                if not callable(register_tasks):
+                    raise ConfigError(f"task module {module!r} has no register_tasks()")
+                register_tasks()
+            except ImportError as err:
+                _loaded.discard(module)
+                raise ConfigError(f"task module {module!r} cannot be imported: {err}") from None
+            except ConfigError:
+                _loaded.discard(module)
+                raise
+    finally:
+        _loading = False
+
+
+def register(
+    spec: TaskSpec | str,
+    factory: TaskFactory | None = None,
+    info: TaskSpec | None = None,
+    *,
+    replace: bool = False,
+) -> None:
+    """Add a task to the registry: ``register(spec)``, or ``register(task_id, factory, info)``.
+
+    Args:
+        spec: The task's spec, its ``factory`` set; or the task id, ``"<domain>/<Name>"``, with
+            ``factory`` and ``info`` (the older form).
+        factory: With an id: called as ``factory(n=..., seed=..., **options)``; returns a
+            :class:`Task`.
+        info: With an id: the spec (its ``factory`` is ignored); its id must be the id.
         replace: Allow replacing an existing entry.
 
     Raises:
-        ConfigError: Malformed id, ``info.id`` mismatch, or a duplicate without ``replace``.
+        ConfigError: Malformed id, an id or domain that disagrees, no callable factory, or a
+            duplicate without ``replace``.
     """
-    _load_domains()  # the built-in tasks first: a user's duplicate id is then caught
-    domain, sep, name = task_id.partition("/")
-    if not sep or not domain or not name:
-        raise ConfigError(f"task ids look like 'domain/Name', got {task_id!r}")
-    if info.id != task_id or info.domain != domain:
-        raise ConfigError(f"TaskInfo id/domain {info.id!r}/{info.domain!r} != {task_id!r}")
-    if task_id in _TASKS and not replace:
-        raise ConfigError(f"task {task_id!r} is already registered (pass replace=True)")
-    _TASKS[task_id] = (factory, info)
+    _load_modules()  # the built-in tasks first: a user's duplicate id is then caught
+    if isinstance(spec, str):
+        if info is None or factory is None:
+            raise ConfigError("register(task_id, factory, info) needs the factory and the info")
+        if info.id != spec:
+            raise ConfigError(f"TaskInfo id {info.id!r} != {spec!r}")
+        spec = dataclasses.replace(info, factory=factory)
+    elif factory is not None or info is not None:
+        raise ConfigError("register(spec) takes the factory inside the spec")
+    domain, sep, name = spec.id.partition("/")
+    if not sep or not domain or not name or "/" in name:
+        raise ConfigError(f"task ids look like 'domain/Name', got {spec.id!r}")
+    if spec.domain != domain:
+        raise ConfigError(f"TaskSpec domain {spec.domain!r} != the id's {domain!r}")
+    if not callable(spec.factory):
+        raise ConfigError(f"{spec.id}: the spec needs a factory(n, seed, **options)")
+    if spec.id in _TASKS and not replace:
+        raise ConfigError(f"task {spec.id!r} is already registered (pass replace=True)")
+    _TASKS[spec.id] = spec
 
 
 def unregister(task_id: str) -> None:
     """Remove a task (a user task, or one to be replaced); unknown ids are ignored."""
-    _load_domains()
+    _load_modules()
     _TASKS.pop(task_id, None)
 
 
-def _load_domains() -> None:
-    global _domains_loaded
-    if _domains_loaded:
-        return
-    _domains_loaded = True  # first, because register_tasks() calls register()
-    for module in DOMAIN_MODULES:
-        importlib.import_module(module).register_tasks()
-
-
 def _resolve(task_id: str) -> str:
-    _load_domains()
+    _load_modules()
     if task_id in _TASKS:
         return task_id
     lowered = {key.lower(): key for key in _TASKS}
@@ -136,26 +183,31 @@ def make(task_id: str, n: int = 32, seed: int = 0, **options: object) -> Task:
 
     Raises:
         TaskNotFound: Unknown id; the message lists close matches.
-        ConfigError: An unknown or invalid option.
+        ConfigError: An unknown or invalid option, or a task module that fails to load.
     """
-    factory, _ = _TASKS[_resolve(task_id)]
-    return factory(n=n, seed=seed, **options)
+    factory = _TASKS[_resolve(task_id)].factory
+    return factory(n=n, seed=seed, **options)  # type: ignore[misc]  # register checks it
 
 
-def info(task_id: str) -> TaskInfo:
-    """The listing entry of a task.
+def info(task_id: str) -> TaskSpec:
+    """The spec of a task (what it asks, its prompt sentences, its factory).
 
     Raises:
         TaskNotFound: Unknown id.
+        ConfigError: A task module fails to load.
     """
-    return _TASKS[_resolve(task_id)][1]
+    return _TASKS[_resolve(task_id)]
 
 
-def tasks(domain: str | None = None, *, benchmark_only: bool = False) -> list[TaskInfo]:
-    """Registered tasks in registration order, optionally of one domain or the paper's only."""
-    _load_domains()
+def tasks(domain: str | None = None, *, benchmark_only: bool = False) -> list[TaskSpec]:
+    """Registered tasks in registration order, optionally of one domain or the paper's only.
+
+    Raises:
+        ConfigError: A task module fails to load.
+    """
+    _load_modules()
     return [
         entry
-        for _, entry in _TASKS.values()
+        for entry in _TASKS.values()
         if (domain is None or entry.domain == domain) and (entry.benchmark or not benchmark_only)
     ]

@@ -14,8 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "render",
         help="run a program on one instance and draw it (ASCII, PNG, GIF)",
         description="Run PROGRAM (DSL text, or @FILE) for one episode on one instance of a "
-        "task; print the start state (Karel) and the return, and optionally save a PNG of the "
-        "start state and an animated GIF of the episode.",
+        "task; print the start state (when the task draws it as text) and the return, and "
+        "optionally save a PNG of the start state and an animated GIF of the episode.",
     )
     parser.add_argument("program", help="DSL program text, or @path to a file holding it")
     parser.add_argument("--task", required=True, help="task id, e.g. karel/DoorKey")
@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         text = Path(text[1:]).read_text(encoding="utf-8")
     if args.instance < 0:
         raise ConfigError(f"--instance must be >= 0, got {args.instance}")
-    # The exact python engine: one episode does not pay for compiling anything.
-    extra = {"engine": "python"} if envs.info(args.task).domain == "karel" else {}
-    task = envs.make(args.task, n=args.instance + 1, seed=args.seed, **extra)
+    # The spec's options for single episodes (Karel: the python engine, which compiles nothing).
+    options = envs.info(args.task).episode_options
+    task = envs.make(args.task, n=args.instance + 1, seed=args.seed, **options)
     rollout = task.rollout(text, args.instance, trace=False)
     start, saved = _draw(task, text, args)
     if args.json:

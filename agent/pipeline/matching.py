@@ -1,15 +1,15 @@
 """Task matching: which registered task a plain-words description means.
 
-Offline first: every registered task carries a description and synonyms
-(:class:`envs.TaskInfo`), and benchmark tasks also have the prompt's four sentences (map, start,
-goal, return). A description is scored against each task by two signals over stemmed content
-words, in which common paraphrase words meet ("collect", "grab" and "pick up" are one term;
-"rubbish" and "garbage" too): how close it is to one of the task's phrases (its synonyms and
-name), and how much of the description's IDF weight the task's whole text covers (a BM25-style
-term score, so a word that every task uses, such as "marker", counts little and a telling one,
-such as "room" against "stairs", counts much). Matching needs no model at all; when a model
-is given, it can be asked to pick among the best offline candidates (it never sees, and cannot
-choose, a task outside that list).
+Offline first: every registered task's spec (:class:`envs.TaskSpec`, the one source of its text)
+carries a description and synonyms, and benchmark tasks also the prompt's four sentences (map,
+start, goal, return). A description is scored against each task by two signals over stemmed
+content words, in which common paraphrase words meet ("collect", "grab" and "pick up" are one
+term; "rubbish" and "garbage" too): how close it is to one of the task's phrases (its synonyms
+and name), and how much of the description's IDF weight the task's whole text covers (a
+BM25-style term score, so a word that every task uses, such as "marker", counts little and a
+telling one, such as "room" against "stairs", counts much). Matching needs no model at all; when
+a model is given, it can be asked to pick among the best offline candidates (it never sees, and
+cannot choose, a task outside that list).
 
 Example:
     >>> match_task("pick up the key and open the door").task
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from agent.llm.types import LLM, SamplingSettings
 from agent.pipeline.results import MatchResult
 from envs.errors import TaskNotFound
-from envs.registry import TaskInfo
+from envs.spec import TaskSpec
 
 #: Below this score nothing matches and the description is rejected with the list of tasks.
 MIN_SCORE = 0.2
@@ -135,12 +135,8 @@ def _dice(a: frozenset[str], b: frozenset[str], weight: dict[str, float] | None 
 _BOILERPLATE = re.compile(r"\bThe (?:map|goal|return) is\b|\bThe agent starts\b")
 
 
-def _prompt_text(task_id: str) -> str:
-    from agent.prompting import task_ids, task_prompt  # data only; imported when matching
-
-    if task_id not in task_ids():
-        return ""
-    return _BOILERPLATE.sub(" ", task_prompt(task_id).description)
+def _prompt_text(info: TaskSpec) -> str:
+    return _BOILERPLATE.sub(" ", info.prompt.text) if info.prompt is not None else ""
 
 
 @dataclass(frozen=True)
@@ -155,9 +151,9 @@ class _Index:
     only_in: dict[str, tuple[str, float]]  # term -> (its one world, share of that world's tasks)
 
     @classmethod
-    def build(cls, infos: Sequence[TaskInfo]) -> _Index:
+    def build(cls, infos: Sequence[TaskSpec]) -> _Index:
         docs = {
-            i.id: Counter(terms(" ".join([i.name, i.description, *i.synonyms, _prompt_text(i.id)])))
+            i.id: Counter(terms(" ".join([i.name, i.description, *i.synonyms, _prompt_text(i)])))
             for i in infos
         }
         n = len(docs)
@@ -201,7 +197,7 @@ class _Index:
 
 
 def _fit(
-    description: str, info: TaskInfo, variant: bool, index: _Index | None
+    description: str, info: TaskSpec, variant: bool, index: _Index | None
 ) -> tuple[float, bool]:
     """(fit, exact): 1.0 and True for an exact synonym or name, else a weighted sum that may
     pass 1 when the task's text repeats the description's words (it ranks, it is no
@@ -234,7 +230,7 @@ def _fit(
 
 
 def score_task(
-    description: str, info: TaskInfo, variant: bool = False, index: _Index | None = None
+    description: str, info: TaskSpec, variant: bool = False, index: _Index | None = None
 ) -> float:
     """How well ``description`` fits the task, in 0..1 (1.0 for an exact synonym or name).
 
@@ -247,12 +243,12 @@ def score_task(
     return fit if exact else min(fit, 0.99)
 
 
-def rank_tasks(description: str, infos: Sequence[TaskInfo]) -> list[tuple[str, float]]:
+def rank_tasks(description: str, infos: Sequence[TaskSpec]) -> list[tuple[str, float]]:
     """Every task with its score, best first (ties keep registration order)."""
     benchmark = {i.id for i in infos if i.benchmark}
     index = _Index.build(infos)
 
-    def variant(info: TaskInfo) -> bool:
+    def variant(info: TaskSpec) -> bool:
         twins = (info.id + "Sparse", info.id.removesuffix("Sparse"))
         return not info.benchmark and any(t in benchmark for t in twins)
 
@@ -262,12 +258,12 @@ def rank_tasks(description: str, infos: Sequence[TaskInfo]) -> list[tuple[str, f
     return [(tid, round(fit if exact else min(fit, 0.99), 4)) for tid, fit, exact in fits]
 
 
-def _listing(infos: Sequence[TaskInfo]) -> str:
+def _listing(infos: Sequence[TaskSpec]) -> str:
     return "\n".join(f"  {i.id}: {i.description[:90]}" for i in infos)
 
 
 def _ask_model(
-    llm: LLM, description: str, candidates: list[tuple[str, float]], infos: dict[str, TaskInfo]
+    llm: LLM, description: str, candidates: list[tuple[str, float]], infos: dict[str, TaskSpec]
 ) -> str | None:
     lines = [f"- {tid}: {infos[tid].description}" for tid, _ in candidates]
     prompt = (
@@ -299,7 +295,7 @@ def match_task(
     task: str | None = None,
     llm: LLM | None = None,
     confirm: bool | None = None,
-    infos: Sequence[TaskInfo] | None = None,
+    infos: Sequence[TaskSpec] | None = None,
 ) -> MatchResult:
     """Find the registered task a description means.
 

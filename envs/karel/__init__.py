@@ -4,21 +4,23 @@
 - :mod:`envs.karel.tasks`: the task rules (generation and rewards); ``SPECS`` by name.
 - :class:`KarelTask` (``task``): n seeded instances, scoring and rollouts.
 - :func:`run_program` (``interpreter``): the exact reference interpreter.
-- :func:`register_tasks`: adds every Karel task to the registry (called by :mod:`envs.registry`).
+- :func:`register_tasks`: adds every Karel task's spec (``info.yaml`` + its rules) to the
+  registry; ``envs/__init__.py`` names this module with :func:`envs.add_task_module`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from types import MappingProxyType
 
 from envs.errors import ConfigError
-from envs.karel.info import DEFAULT_BUDGET, DESCRIPTIONS, SYNONYMS
+from envs.karel.info import DESCRIPTIONS, TASK_SPECS
 from envs.karel.instances import KarelInstance
 from envs.karel.interpreter import RunResult, run_program
 from envs.karel.task import KarelTask
 from envs.karel.tasks import BENCHMARK_TASKS, CRASH_PENALTY, SPECS, KarelOptions
 from envs.karel.world import Channel, Direction, KarelWorld
-from envs.registry import TaskFactory, TaskInfo, register
+from envs.registry import TaskFactory, register
 
 __all__ = [
     "BENCHMARK_TASKS", "CRASH_PENALTY", "Channel", "Direction", "KarelInstance", "KarelOptions",
@@ -52,16 +54,16 @@ def _factory_for(name: str) -> TaskFactory:
 def register_tasks() -> None:
     """Register every Karel task: the paper's twelve first, in its order, then the variants."""
     names = list(BENCHMARK_TASKS) + [name for name in SPECS if name not in BENCHMARK_TASKS]
+    missing = sorted(set(SPECS) ^ set(TASK_SPECS))
+    if missing:
+        raise ConfigError(f"envs/karel/info.yaml and the Karel task rules differ on {missing}")
     for name in names:
-        spec = SPECS[name]
-        task_id = f"karel/{name}"
-        entry = TaskInfo(
-            id=task_id,
-            domain="karel",
-            description=DESCRIPTIONS[name],
-            synonyms=SYNONYMS.get(name, ()),
-            grid=(spec.height, spec.width),
-            default_budget=DEFAULT_BUDGET,
+        rules = SPECS[name]
+        spec = dataclasses.replace(
+            TASK_SPECS[name],
+            grid=(rules.height, rules.width),
             benchmark=name in BENCHMARK_TASKS,
+            factory=_factory_for(name),
+            episode_options=MappingProxyType({"engine": "python"}),  # one episode: compile nothing
         )
-        register(task_id, _factory_for(name), entry, replace=True)
+        register(spec, replace=True)

@@ -16,8 +16,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from envs.errors import ConfigError
-from envs.minigrid.info import DEFAULT_BUDGET, TASK_INFO, MinigridTaskInfo
-from envs.registry import TaskFactory, TaskInfo, register
+from envs.minigrid.info import DEFAULT_BUDGET, TASK_INFO
+from envs.registry import TaskFactory, register
 
 if TYPE_CHECKING:
     from envs.minigrid.task import MinigridTask
@@ -31,7 +31,7 @@ _LAZY = {
     "minigrid_bench": "envs.minigrid.bench",
 }
 
-__all__ = ["DEFAULT_BUDGET", "TASK_INFO", "MinigridTaskInfo", "make", "register_tasks", *_LAZY]
+__all__ = ["DEFAULT_BUDGET", "TASK_INFO", "make", "register_tasks", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
@@ -69,7 +69,8 @@ def make(name: str, n: int = 32, seed: int = 0, **options: Any) -> MinigridTask:
 def register_tasks() -> None:
     """Register ``minigrid/LavaGap``, ``minigrid/PutNear`` and ``minigrid/RedBlueDoor``.
 
-    Called by :mod:`envs.registry` the first time the registry is used.
+    Their specs come from ``info.yaml``; ``envs/__init__.py`` names this module with
+    :func:`envs.add_task_module`, so the registry calls this the first time it is used.
     """
 
     def factory_for(name: str) -> TaskFactory:
@@ -78,14 +79,5 @@ def register_tasks() -> None:
 
         return factory
 
-    for name, entry in TASK_INFO.items():
-        info = TaskInfo(
-            id=entry.id,
-            domain="minigrid",
-            description=entry.description,
-            synonyms=entry.synonyms,
-            grid=entry.grid,
-            default_budget=entry.default_budget,
-            benchmark=True,
-        )
-        register(entry.id, factory_for(name), info, replace=True)
+    for name, spec in TASK_INFO.items():
+        register(dataclasses.replace(spec, factory=factory_for(name)), replace=True)
