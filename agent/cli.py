@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from envs.errors import LlmgsError
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(f"agent.commands.{args.command}")
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # Started in the background by a script: make Ctrl-C stop us all the same. Imported
+        # only then, so that quick commands do not pay for importing the search package.
+        from search.executor import stop_on_ctrl_c
+
+        stop_on_ctrl_c()
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:

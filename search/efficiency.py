@@ -39,6 +39,7 @@ from search.efficiency_report import (  # the summary half, re-exported for call
     summarise,
     task_targets,
 )
+from search.executor import stop_on_ctrl_c
 from search.parallel import SearchJob, run_as_completed
 from search.results import SearchResult
 
@@ -199,6 +200,8 @@ def run_benchmark(
             f"solved@{row['evaluations_to_solve']} {row['wall_s']:.1f}s"
         )
 
+    print(f"{len(jobs)} runs to do on {min(workers, max(len(jobs), 1))} worker(s); each "
+          f"finished run is appended to {path}", file=sys.stderr, flush=True)  # fmt: skip
     with bar:
         for _, result in run_as_completed(jobs, workers):
             record(result)
@@ -275,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         help="runs in parallel (processes); results do not depend on it",
     )
     args = parser.parse_args(argv)
+    stop_on_ctrl_c()  # even when started in the background by a script (SIGINT ignored)
     started = time.time()
     try:
         if args.seeds < 1 or args.workers < 1:

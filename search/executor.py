@@ -11,17 +11,28 @@ ordinary (non-daemonic) processes, so a job may start processes of its own (a se
 evaluation pool, a local model's server); a stopped worker gets SIGTERM, which it turns into
 ``SystemExit`` so that the job's ``finally`` blocks and context managers still run.
 
+Ctrl-C in a terminal (or ``kill -INT`` of the process group) reaches the workers too: they
+ignore it and leave the decision to the parent (:func:`worker_started`), which stops them.
+A worker whose parent is gone (killed with SIGKILL, say) stops by itself instead of searching
+on as an orphan. Command-line entry points call :func:`stop_on_ctrl_c` first: a program
+started in the background by a script inherits SIGINT as ignored, and then nothing at all
+would stop on Ctrl-C.
+
 Used by :func:`search.run_many` (many searches) and :func:`evals.runner.run_suite` (the cells
 of a suite).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import pickle
 import queue
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -36,6 +47,8 @@ R = TypeVar("R")
 # worker may spend in its clean-up before it is killed.
 _POLL_S = 0.2
 _STOP_GRACE_S = 5.0
+# How often a worker checks that its parent is still there.
+_PARENT_POLL_S = 0.5
 
 
 def worker_context() -> Any:
@@ -43,6 +56,61 @@ def worker_context() -> Any:
     # fork shares already-built objects (a task, a compiled evaluator) with the workers.
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def stop_on_ctrl_c() -> None:
+    """Make Ctrl-C (SIGINT) raise ``KeyboardInterrupt`` here even if it was inherited ignored.
+
+    A shell without job control (a script running ``cmd &``, ``nohup cmd &`` in one) starts
+    background commands with SIGINT ignored, and Python keeps it so: ``kill -INT`` and Ctrl-C
+    then stop nothing while the workers search on. A command whose documented way to stop is
+    Ctrl-C calls this first. Does nothing outside the main thread, where no handler can be set.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Hold back SIGINT in this thread while worker processes start (released on exit).
+
+    A worker inherits the blocked signal and only releases it in :func:`worker_started`,
+    once it ignores SIGINT: a Ctrl-C during the start can then neither kill a half-started
+    worker with a traceback nor be lost; it reaches the parent when the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: nothing to hold back
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def worker_started(parent: int) -> None:
+    """Set up a worker process: Ctrl-C is the parent's, and the parent's death stops it.
+
+    Call first in every worker (started inside :func:`ctrl_c_held`).
+
+    Args:
+        parent: The parent's process id, read in the parent (the worker may start after the
+            parent is already gone).
+    """
+    # Ctrl-C reaches the whole process group; the parent decides and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_watch_parent, args=(parent,), name="llmgs-parent", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """Stop this worker (SIGTERM, so clean-ups run) once ``parent`` is no longer its parent."""
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_S)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def check_executor(executor: str, workers: int) -> None:
@@ -149,11 +217,12 @@ def _stop(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _serve(function: Callable[[Any], Any], jobs: list[Any], todo: Any, done: Any) -> None:
+def _serve(
+    function: Callable[[Any], Any], jobs: list[Any], todo: Any, done: Any, parent: int
+) -> None:
     """Worker loop: run the job of each index taken from ``todo`` until the None sentinel."""
-    # Ctrl-C is the parent's to handle: it stops the workers (see _on_processes).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop)
+    worker_started(parent)
     while (index := todo.get()) is not None:
         try:
             # Pickled here, not in the queue's feeder thread, so that an unpicklable result
@@ -174,12 +243,12 @@ def _on_processes(
     todo, done = context.Queue(), context.Queue()
     for index in [*range(len(jobs)), *[None] * workers]:
         todo.put(index)
-    processes = [
-        context.Process(target=_serve, args=(function, jobs, todo, done)) for _ in range(workers)
-    ]
+    args = (function, jobs, todo, done, os.getpid())
+    processes = [context.Process(target=_serve, args=args) for _ in range(workers)]
     try:
-        for process in processes:
-            process.start()
+        with ctrl_c_held():
+            for process in processes:
+                process.start()
         for _ in jobs:
             index, ok, value = _next_result(done, processes)
             if not ok:

@@ -7,22 +7,26 @@ searches run through :mod:`search.executor` instead (see :func:`search.run_many`
 
 from __future__ import annotations
 
-import signal
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from envs.dsl.ast import Program
 from envs.task import Task
-from search.executor import worker_context
+from search.executor import ctrl_c_held, worker_context, worker_started
 
 _WORKER_TASK: Task | None = None
 
 
-def _init_worker(task: Task) -> None:
+def _init_worker(task: Task, parent: int) -> None:
     global _WORKER_TASK
     _WORKER_TASK = task
     # Ctrl-C is handled by the parent, which stops the search and keeps its best program.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker_started(parent)
+
+
+def _ready() -> None:
+    """A no-op job: submitting it starts the workers."""
 
 
 def _evaluate_text(text: str) -> float:
@@ -51,8 +55,12 @@ class EvalPool:
             max_workers=workers,
             mp_context=worker_context(),
             initializer=_init_worker,
-            initargs=(task,),
+            initargs=(task, os.getpid()),
         )
+        # Start every worker now, with Ctrl-C held back until each one ignores it (a fork
+        # context starts them all on the first job).
+        with ctrl_c_held():
+            self._executor.submit(_ready).result()
 
     def evaluate_missing(
         self, programs: Sequence[Program], lookup: Callable[[str], float | None]

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
+from process_watch import (
+    START_DEADLINE_S,
+    group_members,
+    kill_group,
+    start_group,
+    text_of,
+    wait_until,
+)
 
 from agent.cli import main
 from envs.dsl import parse
@@ -115,34 +126,39 @@ def test_efficiency_command_explains_bad_arguments(
     assert not (tmp_path / "out").exists()
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_the_best(tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
+@pytest.mark.parametrize(
+    ("workers", "inherited"),
+    [(1, signal.SIG_DFL), (2, signal.SIG_IGN)],
+    ids=["alone-from-a-terminal", "evaluation-pool-background-of-a-script"],
+)
+def test_ctrl_c_stops_cleanly_and_keeps_the_best(
+    tmp_path: Path, workers: int, inherited: int
+) -> None:
+    # Ctrl-C reaches the whole process group (with --workers 2, the evaluation pool too): the
+    # search stops, prints its best program, keeps its checkpoint and leaves no process behind.
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "agent.cli", "search", "--task", "karel/DoorKey", "--method"]
     cmd += ["shc", "--budget", "1000000", "--run-dir", str(run_dir), "--checkpoint-every", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    events = run_dir / "events.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (
-        not events.exists() or "best_updated" not in events.read_text()
-    ):
-        time.sleep(0.2)
-    time.sleep(0.5)
-    os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    cmd += ["--workers", str(workers), "--no-progress"]
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    proc = start_group(cmd, stdout, stderr, sigint=inherited)
+    try:
+        # A best_updated event is written from inside the search loop: the search has started.
+        wait_until(lambda: "best_updated" in text_of(run_dir / "events.jsonl"),
+                   START_DEADLINE_S, "the search never started")  # fmt: skip
+        os.killpg(proc.pid, signal.SIGINT)
+        wait_until(lambda: proc.poll() is not None and not group_members(proc.pid), 60,
+                   "processes left running after Ctrl-C")  # fmt: skip
+    finally:
+        kill_group(proc)
+    out, err = text_of(stdout), text_of(stderr)
     assert proc.returncode == 130, err
     assert "stopped: interrupted" in out and "program     DEF run m(" in out
+    assert "Traceback" not in err
     assert (run_dir / "checkpoint.json").exists() and not (run_dir / "result.json").exists()
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    import sys
-
     from search import SearchConfig, scheduled_hill_climbing
 
     scheduled_hill_climbing("karel/MazeSparse", config=SearchConfig(budget=200, seed=1))

@@ -7,8 +7,17 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from process_watch import (
+    START_DEADLINE_S,
+    group_members,
+    kill_group,
+    start_group,
+    text_of,
+    wait_until,
+)
 
 from envs.errors import ConfigError
 from search.executor import as_completed, map_ordered, worker_context
@@ -99,3 +108,25 @@ def test_leaving_the_loop_stops_the_workers_at_once() -> None:
     assert time.monotonic() - started < 30
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    # SIGKILL of the parent leaves no chance to clean up: the orphaned workers must notice
+    # and stop by themselves instead of running their jobs on.
+    script = (
+        "import sys, time\n"
+        "from search.executor import map_ordered\n"
+        "print('started', flush=True)\n"
+        "map_ordered(time.sleep, [600.0, 600.0], workers=2)\n"
+    )
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    proc = start_group([sys.executable, "-c", script], stdout, stderr)
+    try:
+        wait_until(lambda: "started" in text_of(stdout), START_DEADLINE_S, "never started")
+        wait_until(lambda: len(group_members(proc.pid)) >= 3, START_DEADLINE_S,
+                   "the two workers never started")  # fmt: skip
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        wait_until(lambda: not group_members(proc.pid), 30, "orphaned workers left running")
+    finally:
+        kill_group(proc)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from process_watch import (
+    START_DEADLINE_S,
+    group_members,
+    kill_group,
+    start_group,
+    text_of,
+    wait_until,
+)
 from search_fakes import CountingTask
 
 from envs.errors import ConfigError
@@ -68,34 +73,32 @@ def test_ray_matches_sequential_runs() -> None:
         ray.shutdown()
 
 
-def test_ctrl_c_stops_a_pool_of_long_searches_at_once(tmp_path: Path) -> None:
-    # Two 1e6-evaluation DoorKey runs take minutes; Ctrl-C must not wait for them (or run the
-    # queued ones), and runs.jsonl must stay readable.
-    command = [sys.executable, "-m", "search.efficiency", "--tasks", "karel/DoorKey", "--budget",
-               "1e6", "--seeds", "3", "--workers", "2", "--out", str(tmp_path)]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.mark.parametrize(
+    "inherited", [signal.SIG_DFL, signal.SIG_IGN], ids=["from-a-terminal", "background-of-a-script"]
+)
+def test_ctrl_c_to_the_process_group_stops_every_process(tmp_path: Path, inherited: int) -> None:
+    # Ctrl-C in a terminal signals the whole group: the parent and both mosaic workers. Three
+    # 1e6-evaluation runs take minutes; Ctrl-C must stop every process at once, run none of the
+    # queued ones, and leave runs.jsonl readable. A script's background job inherits SIGINT
+    # ignored; `kill -INT` of its group must stop it all the same.
+    command = [sys.executable, "-m", "search.efficiency", "--tasks", "karel/DoorKey", "--methods",
+               "mosaic", "--budget", "1e6", "--seeds", "3", "--workers", "2", "--out",
+               str(tmp_path)]  # fmt: skip
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    proc = start_group(command, stdout, stderr, sigint=inherited)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
-            time.sleep(0.2)  # wait until both workers are searching
-        assert len(_children(proc.pid)) >= 2, "the pool never started"
-        time.sleep(1.0)
-        workers = _children(proc.pid)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        wait_until(lambda: "runs to do on 2 worker(s)" in text_of(stderr), START_DEADLINE_S,
+                   "the benchmark never said it started")  # fmt: skip
+        # The leader and its two workers, each searching.
+        wait_until(lambda: len(group_members(proc.pid)) >= 3, START_DEADLINE_S,
+                   "the two workers never started")  # fmt: skip
+        os.killpg(proc.pid, signal.SIGINT)
+        wait_until(lambda: proc.poll() is not None and not group_members(proc.pid), 30,
+                          "processes left running after Ctrl-C")  # fmt: skip
     finally:
-        for pid in [*_children(proc.pid), proc.pid]:  # never leave searches running
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        proc.wait()
+        kill_group(proc)
+    err = text_of(stderr)
     assert proc.returncode == 130, err
-    assert "run the same command again to resume" in err
-    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers left running"
+    assert "run the same command again to resume" in err and "Traceback" not in err
     runs = tmp_path / "runs.jsonl"
     assert not runs.exists() or all(json.loads(line) for line in runs.read_text().splitlines())
-
-
-def _children(pid: int) -> list[int]:
-    """Live child processes of ``pid`` (Linux /proc)."""
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(c) for c in path.read_text().split()] if path.exists() else []
