@@ -4,8 +4,10 @@ The tests run it over every registered task; a user who registers a task of thei
 once on it::
 
     import envs
-    envs.register("karel/MyTask", my_factory, envs.TaskInfo("karel/MyTask", "karel", "..."))
+    envs.register(envs.TaskSpec("karel/MyTask", "karel", "...", factory=my_factory))
     envs.check_task("karel/MyTask")   # raises TaskContractError naming the broken rule
+
+(docs/tasks.md; ``docs/examples/corridor_task.py`` is a complete user task that passes.)
 
 The probe programs are built from the domain's grammar (every action, a loop on a perception,
 a branch), so no task is named here.

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 import envs
@@ -76,3 +81,125 @@ def test_register_user_task() -> None:
         envs.unregister("karel/UserConstant")
     with pytest.raises(TaskNotFound):
         envs.make("karel/UserConstant")
+
+
+# -- task specs: the one source of a task's text, and tasks of your own ---------------------
+def test_every_built_in_task_has_its_prompt_text_in_its_spec() -> None:
+    for spec in envs.tasks():
+        assert spec.title and spec.prompt is not None and callable(spec.factory)
+        assert spec.prompt.text.startswith("The map is ")
+        assert spec.prompt_text == spec.prompt.text
+    sparse = envs.info("karel/StairClimber")
+    assert sparse.variant_of == "karel/StairClimberSparse" and sparse.title == "Stair Climber"
+    twin = envs.info(sparse.variant_of).prompt
+    assert sparse.prompt is not None and twin is not None
+    assert sparse.prompt.map == twin.map and sparse.prompt.reward != twin.reward
+    assert envs.info("karel/DoorKey").episode_options == {"engine": "python"}
+    assert envs.info("minigrid/LavaGap").to_dict() == {
+        "id": "minigrid/LavaGap", "domain": "minigrid",
+        "description": envs.info("minigrid/LavaGap").description,
+        "synonyms": list(envs.info("minigrid/LavaGap").synonyms), "grid": [6, 6],
+        "default_budget": 10_000, "benchmark": True,
+    }  # fmt: skip
+
+
+def test_register_takes_a_spec_or_the_older_three_arguments() -> None:
+    spec = envs.TaskSpec("karel/UserConstant", "karel", "constant", factory=_Constant)
+    envs.register(spec)
+    try:
+        assert envs.info("karel/UserConstant") is spec
+        assert envs.info("karel/UserConstant").display_name == "UserConstant"
+        assert envs.info("karel/UserConstant").prompt_text == "constant"
+        with pytest.raises(ConfigError, match="factory inside the spec"):
+            envs.register(spec, _Constant, replace=True)
+        with pytest.raises(ConfigError, match="needs a factory"):
+            envs.register(envs.TaskSpec("karel/NoFactory", "karel", "x"))
+        with pytest.raises(ConfigError, match="domain"):
+            envs.register(envs.TaskSpec("minigrid/X", "karel", "x", factory=_Constant))
+        with pytest.raises(ConfigError, match="needs the factory"):
+            envs.register("karel/UserConstant", _Constant, replace=True)
+    finally:
+        envs.unregister("karel/UserConstant")
+
+
+EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "corridor_task.py"
+CORRIDOR = "DEF run m( WHILE c( noMarkersPresent c) w( move w) pickMarker m)"
+
+
+@pytest.fixture
+def corridor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """docs/examples/corridor_task.py named in LLMGS_TASK_MODULES, as a user would."""
+    module = tmp_path / "corridor_task.py"  # a fresh path: a module is loaded once per path
+    shutil.copy(EXAMPLE, module)
+    monkeypatch.setenv("LLMGS_TASK_MODULES", str(module))
+    yield "karel/Corridor"
+    envs.unregister("karel/Corridor")
+
+
+def test_a_user_task_module_is_registered_checked_and_searched(corridor: str) -> None:
+    from search import SearchConfig, search
+
+    assert corridor in [spec.id for spec in envs.tasks()]
+    envs.check_task(corridor)
+    task = envs.make(corridor, n=8)
+    assert task.evaluate(CORRIDOR) == 1.0 and task.evaluate("DEF run m( move m)") == 0.0
+    result = search(task, "shc", config=SearchConfig(budget=2_000, seed=0))
+    assert result.best_return == 1.0 and result.evaluations <= 2_000
+    assert envs.make(corridor, n=8).evaluate(result.best_program) == 1.0
+
+
+def test_a_user_task_is_solved_from_the_command_line(
+    corridor: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from agent.cli import main
+
+    code = main(["solve", "--task", corridor, "--model", "none", "--instances", "8",
+                 "--no-save", "--json", "--quiet"])  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["task"] == corridor and result["reward"] == 1.0
+    code = main(["solve", "walk down the corridor and pick up the marker", "--model", "none",
+                 "--instances", "8", "--no-save", "--json", "--quiet"])  # fmt: skip
+    assert code == 0 and json.loads(capsys.readouterr().out)["task"] == corridor
+
+
+def test_a_task_module_that_fails_to_load_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLMGS_TASK_MODULES", "no_such_llmgs_task_module")
+    with pytest.raises(ConfigError, match="no_such_llmgs_task_module.*cannot be imported"):
+        envs.tasks()
+    monkeypatch.setenv("LLMGS_TASK_MODULES", "envs.errors")
+    with pytest.raises(ConfigError, match="has no register_tasks"):
+        envs.make("karel/DoorKey", n=1)
+    monkeypatch.delenv("LLMGS_TASK_MODULES")
+    assert envs.make("karel/DoorKey", n=1).id == "karel/DoorKey"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("domain: karel\ntasks: {A: {description: x, colour: red}}\n", "TaskSpec fields"),
+        ("domain: karel\ntasks: {A: {synonyms: [a]}}\n", "no description"),
+        ("domain: karel\ntasks: {A: {description: x, like: B}}\n", "no base task"),
+        ("domain: karel\ntasks: {A: {description: x, prompt: {map: m}}}\n", "exactly"),
+        ("tasks: {A: {description: x}}\n", "needs a 'domain'"),
+        ("[1, 2]\n", "expected a mapping"),
+    ],
+)
+def test_a_malformed_task_data_file_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, error: str
+) -> None:
+    from envs.spec import load_specs
+
+    name = "llmgs_probe_" + re.sub(r"\W", "_", tmp_path.name)  # one package per case
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "info.yaml").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match=error):
+        load_specs(name)
+    with pytest.raises(ConfigError, match="no task data file"):
+        load_specs(name, "missing.yaml")

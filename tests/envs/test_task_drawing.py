@@ -63,3 +63,52 @@ def test_a_task_that_cannot_draw_says_so_with_none(tmp_path: Path) -> None:
     assert task.render_start(tmp_path / "s.png") is None
     assert task.render_episode("DEF run m( move m)", tmp_path / "e.gif") is None
     assert not list(tmp_path.iterdir())
+
+
+class _Stamp(Task):
+    """A user task of the Karel domain that draws itself its own way (fixed bytes)."""
+
+    domain, description = "karel", "draws a stamp"
+
+    def __init__(self, n: int = 32, seed: int = 0) -> None:
+        self.id, self.n, self.seed = "karel/Stamp", n, seed
+
+    def returns(self, program: object) -> list[float]:
+        return [0.0] * self.n
+
+    def rollout(self, program: object, instance: int = 0, trace: bool = True) -> Rollout:
+        return Rollout(instance, 0.0, True, False, 0)
+
+    def render_text(self, instance: int = 0) -> str:
+        return f"stamp {instance}"
+
+    def render_episode(
+        self, program: object, path: str | Path, instance: int = 0, *, cell: int = 32
+    ) -> Path:
+        Path(path).write_bytes(b"GIF stamp %d" % instance)
+        return Path(path)
+
+
+def test_the_run_folder_the_service_and_render_ask_the_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.cli import main
+    from agent.pipeline.rundir import RunDir
+    from agent.service.worker import render_gif
+
+    spec = envs.TaskSpec("karel/Stamp", "karel", "draws a stamp", factory=_Stamp)
+    envs.register(spec, replace=True)
+    try:
+        run = RunDir(tmp_path / "runs")
+        run.open("karel/Stamp")
+        gif = run.save_gif(_Stamp(3), "DEF run m( move m)", 1)
+        run.close()
+        assert gif is not None and gif.read_bytes() == b"GIF stamp 1"
+        assert render_gif("karel/Stamp", "DEF run m( move m)", [0.0, -1.0]) == b"GIF stamp 1"
+        out = tmp_path / "e.gif"
+        code = main(["render", "DEF run m( move m)", "--task", "karel/Stamp", "--instance",
+                     "2", "--gif", str(out)])  # fmt: skip
+        assert code == 0 and out.read_bytes() == b"GIF stamp 2"
+        assert "stamp 2" in capsys.readouterr().out  # its text picture, not Karel's grid
+    finally:
+        envs.unregister("karel/Stamp")
