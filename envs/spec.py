@@ -132,6 +132,8 @@ class TaskSpec:
 
 
 # -- the domains' data files -----------------------------------------------------------------
+# libyaml's safe loader when present (3x faster than the pure-Python one; the same result).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TEXT_FIELDS = {"title", "description", "synonyms", "prompt", "like"}
 _VALUE_FIELDS = {"grid", "default_budget", "benchmark"}
 
@@ -154,7 +156,7 @@ def load_specs(package: str, filename: str = "info.yaml") -> dict[str, TaskSpec]
     node = resources.files(package).joinpath(filename)
     if not node.is_file():
         raise ConfigError(f"no task data file {where}")
-    data = yaml.safe_load(node.read_text(encoding="utf-8"))
+    data = yaml.load(node.read_text(encoding="utf-8"), Loader=_LOADER)
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), dict):
         raise ConfigError(f"{where}: expected a mapping with 'domain' and 'tasks'")
     domain = data.get("domain")
