@@ -95,7 +95,7 @@ def _load_modules() -> None:
                 if not callable(register_tasks):
                     raise ConfigError(f"task module {module!r} has no register_tasks()")
                 register_tasks()
-            except ImportError as err:
+            except (ImportError, SyntaxError) as err:  # a missing module, a broken file
                 _loaded.discard(module)
                 raise ConfigError(f"task module {module!r} cannot be imported: {err}") from None
             except ConfigError:

@@ -165,11 +165,16 @@ def test_a_user_task_is_solved_from_the_command_line(
 
 
 def test_a_task_module_that_fails_to_load_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LLMGS_TASK_MODULES", "no_such_llmgs_task_module")
     with pytest.raises(ConfigError, match="no_such_llmgs_task_module.*cannot be imported"):
         envs.tasks()
+    broken = tmp_path / "broken_tasks.py"
+    broken.write_text("def register_tasks(:\n")
+    monkeypatch.setenv("LLMGS_TASK_MODULES", str(broken))
+    with pytest.raises(ConfigError, match="broken_tasks.py.*invalid syntax"):
+        envs.info("karel/DoorKey")
     monkeypatch.setenv("LLMGS_TASK_MODULES", "envs.errors")
     with pytest.raises(ConfigError, match="has no register_tasks"):
         envs.make("karel/DoorKey", n=1)
