@@ -2,7 +2,9 @@
 
 Structure (spec/benchmark.md §7.1): a system message with the environment, the actions, the
 perceptions, the Python rules and the Python -> DSL conversion table; a user message with the
-task name, four sentences (map, agent start, goal, return) and the request. The action,
+task name, four sentences (map, agent start, goal, return) and the request. The task's words
+come from its registered spec (:class:`envs.TaskSpec`: ``title`` and ``prompt``, read from
+``envs/<domain>/info.yaml`` for the built-in tasks), never from a table here. The action,
 perception, grammar and conversion-table sections are generated from ``envs.dsl.grammar`` so
 that prompt and parser cannot drift apart. Templates use ``string.Template`` and a missing
 variable is an error, never a blank.
@@ -53,8 +55,9 @@ class TaskPrompt:
         name: Display name, printed upper case after ``TASK NAME:``.
         description: The task in plain words (for benchmark tasks: map, start, goal, return).
         domain: ``"karel"`` or ``"minigrid"``.
-        task_id: The benchmark id the text belongs to (None for a user's own task); worked
-            examples of that task and its dense/sparse twin are never shown for it.
+        task_id: The registered task the text belongs to (None for a task described only in
+            the user's words); worked examples of that task and its dense/sparse twin are
+            never shown for it.
     """
 
     name: str
