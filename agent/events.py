@@ -1,9 +1,12 @@
 """The event stream of ``agent.solve()``: what the CLI prints, the service streams and runs save.
 
-Every event is a JSON-ready ``dict`` with at least ``event`` (its name), ``time`` (Unix seconds)
-and ``stage`` (the stage running when it was emitted). ``solve(on_event=...)`` receives each one
-as it happens; the run directory appends them to ``events.jsonl``; the HTTP service forwards them
-as server-sent events (``event:`` is the name, ``data:`` the dict).
+The events are the search's: one :class:`search.progress.Event` type, emitted by a
+:class:`StageEmitter` (the search's :class:`search.progress.EventEmitter` stamping the stage).
+Every event reaches its sinks in its JSON form, a ``dict`` with at least ``event`` (its name),
+``time`` (Unix seconds) and ``stage`` (the stage running when it was emitted).
+``solve(on_event=...)`` receives each one as it happens; the run directory appends them to
+``events.jsonl``; the HTTP service forwards them as server-sent events (``event:`` is the name,
+``data:`` the dict).
 
 ========================  =====================================================================
 event                     fields (besides ``event``, ``time``, ``stage``)
@@ -37,31 +40,32 @@ Consumers must ignore fields and events they do not know: new ones may be added.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-Event = dict[str, Any]
-OnEvent = Callable[[Event], None]
+from search.progress import Event, EventDict, EventEmitter, OnEvent
+
+__all__ = ["Emitter", "Event", "EventDict", "EventEmitter", "OnEvent", "StageEmitter"]
 
 
-class Emitter:
-    """Stamps events with their name, time and current stage and hands them to every sink.
+class StageEmitter(EventEmitter):
+    """The solve's emitter: every event is stamped with the stage running when it is emitted.
 
     Args:
-        sinks: Callables receiving each event dict (None entries are skipped).
+        sinks: Callables receiving each event's JSON form (None entries are skipped).
     """
 
     def __init__(self, sinks: Iterable[OnEvent | None]) -> None:
-        self.sinks = [s for s in sinks if s is not None]
-        self.stage = "start"
+        super().__init__(sinks, stage="start")
 
-    def __call__(self, name: str, **data: Any) -> None:
-        """Emit the event ``name`` with ``data``."""
-        event: Event = {"event": name, "time": time.time(), "stage": self.stage, **data}
-        for sink in self.sinks:
-            sink(event)
+    @property
+    def stage(self) -> str:
+        """The current stage (``start``, ``match``, ``generate``, ...), stamped on each event."""
+        return str(self.stamp["stage"])
 
-    def add_sink(self, sink: OnEvent) -> None:
-        """Send later events to ``sink`` too."""
-        self.sinks.append(sink)
+    @stage.setter
+    def stage(self, name: str) -> None:
+        self.stamp["stage"] = name
+
+
+# The name agent.pipeline imports today; to go once it imports StageEmitter.
+Emitter = StageEmitter

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from agent.events import Event
+from agent.events import EventDict
 from envs.errors import ConfigError
 from envs.task import Task
 
@@ -52,7 +52,7 @@ class RunDir:
         self.root = runs_root(root)
         self.path: Path | None = None
         self._file: TextIO | None = None
-        self._pending: list[Event] = []
+        self._pending: list[EventDict] = []
         self._events_failed = False
         self.warn: Callable[[str], None] | None = None
         """Called with a message when a best-effort write fails; None prints it on stderr."""
@@ -96,7 +96,7 @@ class RunDir:
         else:
             print(f"warning: {message}", file=sys.stderr, flush=True)
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: EventDict) -> None:
         if self._events_failed:
             return
         if self._file is None:

@@ -75,7 +75,7 @@ PERCEPTIONS: dict[str, int] = {
 }
 
 
-class _Emitter:
+class _CodeWriter:
     """Accumulates code words and counts WHILE nodes and REPEAT slots."""
 
     __slots__ = ("code", "n_while", "n_repeat", "n_free")
@@ -196,7 +196,7 @@ def compile_words(program: Program) -> tuple[list[int], int, int]:
     Raises:
         ProgramRuntimeError: The program uses an action or perception Karel does not have.
     """
-    em = _Emitter()
+    em = _CodeWriter()
     em.block(program.body)
     em.code.append(HALT)
     return em.code, em.n_repeat, em.n_free
