@@ -234,3 +234,28 @@ def test_the_prompts_of_the_registered_tasks_do_not_change() -> None:
                     )
                     digest.update(json.dumps(messages).encode())
     assert digest.hexdigest() == PINNED_DIGEST
+
+
+def test_a_registered_task_is_stated_from_its_spec() -> None:
+    import envs
+
+    sentences = envs.PromptText(
+        map="The map is a corridor.", start="The agent starts at its west end.",
+        goal="The goal is the marker at the east end.", reward="The return is 1 for it.",
+    )  # fmt: skip
+    described = envs.TaskSpec("karel/Hall", "karel", "Walk the hall.", factory=lambda **_: None)
+    stated = envs.TaskSpec(
+        "karel/Corridor2", "karel", "Walk the corridor.", title="Long Corridor",
+        prompt=sentences, factory=lambda **_: None,
+    )  # fmt: skip
+    for spec in (described, stated):
+        envs.register(spec, replace=True)
+    try:
+        user = render_prompt("karel/Corridor2")[1]["content"]
+        assert user.startswith("TASK NAME: LONG CORRIDOR\nThe map is a corridor. The agent")
+        assert "karel/Corridor2" in task_ids() and "karel/Hall" not in task_ids()
+        user = render_prompt("karel/Hall")[1]["content"]
+        assert user.startswith("TASK NAME: HALL\nWalk the hall.\n")
+    finally:
+        envs.unregister("karel/Hall")
+        envs.unregister("karel/Corridor2")
