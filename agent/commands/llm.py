@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from agent.commands.options import add_cache_arguments
 from agent.llm.types import DEFAULT_MODEL, LLMConfig, SamplingSettings
 
 
@@ -27,19 +28,15 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
         "key from LLMGS_API_KEY, if the server needs one",
     )
     parser.add_argument("--gguf", type=Path, default=None, help="your own GGUF file for local/")
-    cache = parser.add_mutually_exclusive_group()
-    cache.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    cache.add_argument(
-        "--replay",
-        action="store_true",
-        help="answer only from the cache; fail on a miss (offline replay)",
-    )
+    add_cache_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> LLMConfig:
     """Build an :class:`LLMConfig` from the options of :func:`add_backend_arguments`."""
-    mode = "off" if args.no_cache else "replay" if args.replay else "on"
-    return LLMConfig(model=args.model, api_base=args.api_base, cache=mode, gguf_path=args.gguf)
+    return LLMConfig(
+        model=args.model, api_base=args.api_base, cache=args.cache, cache_dir=args.cache_dir,
+        gguf_path=args.gguf,
+    )  # fmt: skip
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

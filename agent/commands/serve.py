@@ -22,6 +22,8 @@ def default_db() -> Path:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``serve`` subcommand."""
+    from agent.commands.options import add_cache_arguments
+
     parser = subparsers.add_parser(
         "serve",
         help="run the HTTP API and web page",
@@ -49,19 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="largest request body; beyond it the request is refused with 413 (default 65536)",
     )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="completion cache shared by all jobs (default $LLMGS_CACHE_DIR or ~/.cache/llmgs)",
-    )
-    parser.add_argument(
-        "--cache",
-        choices=("on", "off", "replay"),
-        default=None,
-        help="completion cache mode of every job (replay: answer only from recorded "
-        "completions, fail on a miss); default: the solver's",
-    )
+    # One cache for every job; its mode, when not given, is the solver's (on).
+    add_cache_arguments(parser, default=None, default_text="the solver's (on)")
     parser.add_argument(
         "--runs-dir",
         type=Path,

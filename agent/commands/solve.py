@@ -17,6 +17,7 @@ from typing import Any
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``solve`` subcommand."""
+    from agent.commands.options import add_cache_arguments
     from agent.llm.backends import PROVIDER_NOTES
     from agent.pipeline.revision import METHODS
     from agent.pipeline.support import DEFAULT_SOLVE_MODEL
@@ -64,13 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pipeline (LLM-GS order) or agent (the model calls the tools)",
     )
     p.add_argument("--instances", type=int, default=32, help="task instances (default 32)")
-    p.add_argument(
-        "--cache",
-        choices=("on", "off", "replay"),
-        default="on",
-        help="completion cache; replay answers from the cache only",
-    )
-    p.add_argument("--cache-dir", default=None, help="completion cache folder")
+    add_cache_arguments(p)
     p.add_argument("--api-base", default=None, help="server URL: an OpenAI-compatible server "
                    "(http://127.0.0.1:8080/v1, with --model openai/NAME) or Ollama's "
                    "(http://127.0.0.1:11434, with --model ollama/NAME); key from "
@@ -84,7 +79,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``llmgs solve``; returns the exit code (0 solved or not; errors raise)."""
-    from pathlib import Path
 
     from agent import solve
     from envs.errors import ConfigError
@@ -98,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed, strategy=args.strategy, revision=args.revision, rounds=args.rounds,
         samples=args.samples, max_tokens=args.max_tokens, generation_s=args.generation_s,
         mode=args.mode, instances=args.instances, cache=args.cache,
-        cache_dir=Path(args.cache_dir) if args.cache_dir else None, api_base=args.api_base,
+        cache_dir=args.cache_dir, api_base=args.api_base,
         n_threads=args.threads, save=not args.no_save, runs_dir=args.runs_dir,
         on_event=printer, search_method=args.search, loop_rounds=args.loop_rounds,
     )  # fmt: skip

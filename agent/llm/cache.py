@@ -83,8 +83,7 @@ def _unusable(directory: Path, err: Exception) -> ConfigError:
     return ConfigError(
         f"the completion cache {directory} cannot be used ({err}): it only holds cached model "
         f"answers, so deleting {directory / 'cache.db'} (or the folder) is safe; or run "
-        "without it (--cache off for llmgs solve/serve, --no-cache for llmgs llm) or point "
-        "--cache-dir elsewhere"
+        "without it (--cache off) or point --cache-dir elsewhere"
     )
 
 

@@ -168,11 +168,11 @@ def test_cli_llm_json_then_replay(
     first = json.loads(capsys.readouterr().out)
     assert set(first) == {"text", "cached", "prompt_tokens", "completion_tokens", "latency_s"}
     assert first["cached"] is False and first["text"] == "answer seed=0"
-    assert main([*argv, "--replay"]) == 0
+    assert main([*argv, "--cache", "replay"]) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["cached"] is True and second["text"] == first["text"]
     assert second["prompt_tokens"] == 9
-    assert main([*argv, "--replay", "--seed", "1"]) == 1
+    assert main([*argv, "--cache", "replay", "--seed", "1"]) == 1
     assert "replay-only mode" in capsys.readouterr().err
 
 

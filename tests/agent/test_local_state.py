@@ -41,7 +41,7 @@ def test_a_cache_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None
         CompletionCache(folder)
     message = str(err.value)
     assert str(folder / "cache.db") in message
-    assert "--no-cache" in message and "--cache off" in message and "deleting" in message
+    assert "--cache off" in message and "--cache-dir" in message and "deleting" in message
     assert (folder / "cache.db").read_bytes() == NOT_A_DATABASE  # nothing was touched
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
+from agent.cli import build_parser, main
 
 
 def test_json_prints_only_the_result(capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,3 +37,25 @@ def test_human_output_has_the_final_block_and_saves_a_run(
 def test_unknown_task_is_an_error_exit(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["solve", "make me a sandwich", "--model", "none", "--no-save"]) == 1
     assert "no task matches" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["solve", "open the door"], ["serve"], ["llm", "hi"]])
+def test_every_model_command_spells_the_cache_options_the_same(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = build_parser()
+    args = parser.parse_args([*command, "--cache", "replay", "--cache-dir", str(tmp_path)])
+    assert args.cache == "replay" and args.cache_dir == tmp_path
+    for wrong in (["--cache", "maybe"], ["--no-cache"], ["--replay"]):  # the old spelling too
+        with pytest.raises(SystemExit):
+            parser.parse_args([*command, *wrong])
+    assert "--cache" in capsys.readouterr().err
+
+
+def test_llm_command_hands_the_cache_options_to_the_gateway(tmp_path: Path) -> None:
+    from agent.commands.llm import config_from_args
+
+    args = build_parser().parse_args(["llm", "hi", "--cache", "off", "--cache-dir", str(tmp_path)])
+    config = config_from_args(args)
+    assert config.cache == "off" and config.cache_dir == tmp_path
+    assert config_from_args(build_parser().parse_args(["llm", "hi"])).cache == "on"
