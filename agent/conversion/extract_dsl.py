@@ -28,8 +28,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.conversion.common import Budget, check_program, resolve_name
+from agent.conversion.limits import Budget, check_program
 from agent.conversion.source import check_size
+from agent.conversion.vocabulary import resolve_name
 from envs.dsl.ast import (
     Action,
     And,

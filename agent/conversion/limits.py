@@ -1,14 +1,12 @@
-"""Pieces shared by the Python converter and the DSL extractor: limits, names, exact REPEATs.
+"""How big a conversion may get, and the checks that hold it there.
 
-Every name a model may write is resolved against the grammar data of ``envs.dsl.grammar``, so
-the converter, the extractor and the prompts read one vocabulary and cannot drift apart.
+The Python converter and the DSL extractor both count what they build against these limits
+(:class:`Budget` while building, :func:`check_program` on the result), and both turn large loop
+counts into exact nested REPEATs (:func:`repeat_exactly`). docs/pythonic-dsl.md section 10 lists
+every limit and where it is checked.
 """
 
 from __future__ import annotations
-
-import difflib
-from dataclasses import dataclass
-from typing import Literal
 
 from envs.dsl.ast import (
     Action,
@@ -24,7 +22,7 @@ from envs.dsl.ast import (
     While,
     nesting,
 )
-from envs.dsl.grammar import MAX_REPEAT, Grammar
+from envs.dsl.grammar import MAX_REPEAT
 from envs.errors import ConversionError
 from envs.limits import MAX_NESTING as MAX_DSL_NESTING
 
@@ -43,61 +41,6 @@ MAX_NODES = 50_000
 
 MAX_REPEAT_COUNT = 10**9
 """Largest loop count turned into nested REPEATs; larger counts are refused."""
-
-NameKind = Literal["action", "perception"]
-
-
-@dataclass(frozen=True)
-class ResolvedName:
-    """A model-written name mapped onto the grammar.
-
-    Attributes:
-        kind: ``"action"`` or ``"perception"``.
-        name: The DSL spelling, e.g. ``"turnLeft"``.
-    """
-
-    kind: NameKind
-    name: str
-
-
-def _key(name: str) -> str:
-    # camelCase, snake_case and lower case all meet here: turn_left, turnLeft, TurnLeft.
-    return name.replace("_", "").lower()
-
-
-def resolve_name(name: str, gram: Grammar) -> ResolvedName | None:
-    """Map ``name`` (any casing, with or without underscores) to an action or perception.
-
-    Args:
-        name: The identifier the model wrote, e.g. ``"turn_left"``.
-        gram: The domain's grammar.
-
-    Returns:
-        The resolved name, or None when the domain has no such action or perception.
-    """
-    key = _key(name)
-    for action in gram.actions:
-        if _key(action) == key:
-            return ResolvedName("action", action)
-    for perception in gram.perceptions:
-        if _key(perception) == key:
-            return ResolvedName("perception", perception)
-    return None
-
-
-def suggestion(name: str, gram: Grammar) -> str:
-    """A short "did you mean" hint listing the closest known names, or the whole vocabulary."""
-    known = [*gram.actions, *gram.perceptions]
-    by_key = {_key(k): k for k in known}
-    close = difflib.get_close_matches(_key(name), list(by_key), n=3, cutoff=0.6)
-    if close:
-        return "did you mean " + " or ".join(f"{by_key[c]}()" for c in close) + "?"
-    return (
-        "known actions: "
-        + ", ".join(f"{a}()" for a in gram.actions)
-        + "; perceptions: "
-        + (", ".join(f"{p}()" for p in gram.perceptions))
-    )
 
 
 def repeat_exactly(n: int, body: tuple[Stmt, ...], line: int | None = None) -> tuple[Stmt, ...]:

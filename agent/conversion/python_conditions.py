@@ -12,8 +12,9 @@ from __future__ import annotations
 import ast
 import re
 
-from agent.conversion.common import MAX_NESTING, resolve_name, suggestion
+from agent.conversion.limits import MAX_NESTING
 from agent.conversion.python_module import receiver_chain
+from agent.conversion.vocabulary import resolve_name, suggestion
 from envs.dsl.ast import And, BoolConst, Cond, Not, Or, Perception
 from envs.dsl.grammar import Grammar
 from envs.errors import ConversionError

@@ -18,8 +18,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from agent.conversion.common import MAX_REPEAT_COUNT, resolve_name
+from agent.conversion.limits import MAX_REPEAT_COUNT
 from agent.conversion.source import parse_quietly
+from agent.conversion.vocabulary import resolve_name
 from envs.dsl.grammar import Grammar
 from envs.errors import ConversionError
 

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import ast
 
-from agent.conversion.common import (
+from agent.conversion.limits import (
     MAX_NESTING,
     Budget,
     check_program,
     cond_size,
     repeat_exactly,
-    resolve_name,
-    suggestion,
 )
 from agent.conversion.python_conditions import to_condition
 from agent.conversion.python_module import ProgramSource, find_program, receiver_chain
 from agent.conversion.source import extract_python
+from agent.conversion.vocabulary import resolve_name, suggestion
 from envs.dsl.ast import (
     Action,
     And,

@@ -24,7 +24,7 @@ import textwrap
 import warnings
 from dataclasses import dataclass
 
-from agent.conversion.common import MAX_INPUT_CHARS
+from agent.conversion.limits import MAX_INPUT_CHARS
 from envs.errors import ConversionError
 
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)[ \t]*([A-Za-z0-9_+.-]*)[^\n]*$", re.MULTILINE)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from agent.conversion.limits import cond_size
 from envs.dsl.ast import (
     Action,
     And,
@@ -66,14 +67,6 @@ def condition_python(cond: Cond) -> str:
     return f" {word} ".join(parts)
 
 
-def _cond_size(cond: Cond) -> int:
-    if isinstance(cond, Not):
-        return 1 + _cond_size(cond.cond)
-    if isinstance(cond, And | Or):
-        return 1 + _cond_size(cond.left) + _cond_size(cond.right)
-    return 1
-
-
 class _Printer:
     def __init__(self, indent: str) -> None:
         self.indent = indent
@@ -102,11 +95,11 @@ class _Printer:
             self.block(stmt.body, depth + 1)
         elif isinstance(stmt, While):
             line = self.emit(depth, f"while {condition_python(stmt.cond)}:")
-            self.mark(line, 1 + _cond_size(stmt.cond))
+            self.mark(line, 1 + cond_size(stmt.cond))
             self.block(stmt.body, depth + 1)
         else:
             line = self.emit(depth, f"{keyword} {condition_python(stmt.cond)}:")
-            self.mark(line, 1 + _cond_size(stmt.cond))
+            self.mark(line, 1 + cond_size(stmt.cond))
             self.block(stmt.body, depth + 1)
             if isinstance(stmt, IfElse):
                 self.orelse(stmt.orelse, depth)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.conversion import python_to_dsl, python_to_program, to_python, to_python_with_lines
-from agent.conversion.common import MAX_INPUT_CHARS, repeat_exactly
+from agent.conversion.limits import MAX_INPUT_CHARS, repeat_exactly
 from envs.dsl import GRAMMARS, MAX_REPEAT, parse, preorder
 from envs.dsl.ast import (
     Action,

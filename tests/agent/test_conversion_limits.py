@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.conversion import convert_answer, extract_dsl, python_to_dsl
-from agent.conversion.common import MAX_INPUT_CHARS, MAX_STATEMENTS
+from agent.conversion.limits import MAX_INPUT_CHARS, MAX_STATEMENTS
 from envs.dsl import nesting, parse
 from envs.errors import ConversionError
 from envs.limits import MAX_NESTING
