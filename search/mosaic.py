@@ -6,6 +6,9 @@ programs it has already seen, and every restart throws its progress away. Mosaic
 climb (first improvement among at most k new neighbours, k on the Scheduled HC schedule) and
 changes what surrounds it:
 
+- **Warm-up**: without seed programs, the first climbs are Scheduled HC's own, draw for draw,
+  until ``MosaicSettings.warmup`` evaluations; their end points seed the archive. That small
+  neighbourhood finds the small programs of the easy tasks fastest.
 - **Edits** (:class:`~search.mutate.Mutator`): regrow a statement or a block's tail, insert,
   delete, swap or move a statement, wrap statements in WHILE/IF/IFELSE/REPEAT, unwrap one,
   change a condition, an action or a REPEAT count, and splice fragments of a
@@ -43,7 +46,7 @@ from search.budget import program_key as _key
 from search.library import Library
 from search.limits import MAX_HEIGHT, MAX_SEQUENCE, _block_metrics, program_tokens
 from search.mutate import Mutator, local_edits, spots
-from search.space import random_program
+from search.space import neighbours, random_program
 
 _BATCH_PER_WORKER = 8
 
@@ -62,6 +65,11 @@ class MosaicSettings:
         max_tokens: Size limit of a program in tokens, ``DEF run m( m)`` included. The
             reference's 45 leaves a climbed program (which grows to the limit) almost no
             room for the next edit; height (4) and sequence length (6) stay the reference's.
+        warmup: Without seed programs, the first climbs are Scheduled HC's own (same draws,
+            same neighbourhood) until this many evaluations are used; their end points
+            then seed the archive. Small programs that solve the easy tasks are found
+            fastest by that cheap neighbourhood; 0 turns the warm-up off.
+        warmup_share: The warm-up never takes more than this share of the budget.
     """
 
     archive: int = 48
@@ -71,6 +79,12 @@ class MosaicSettings:
     plateau: bool = True
     exhaust: int = 2
     max_tokens: int = 60
+    warmup: int = 2000
+    warmup_share: float = 0.02
+
+
+DEFAULT_SETTINGS = MosaicSettings()
+"""What :func:`run` uses (the benchmark's settings)."""
 
 
 @dataclass
@@ -175,12 +189,16 @@ class Mosaic:
         """First-improvement climb with plateau moves; returns its end point.
 
         The return of a seed start is recorded in ``seed_returns`` (as the LLM-GS loop does).
+        A seed the handed ledger already scored (``Evaluator.prescored``, a model's answer
+        in ``solve()``) starts from its recorded returns without being counted again.
         """
         run = self.run
         run.climbs += 1
         run.emit("climb_started", climb=run.climbs, k=k, evaluations=self.ev.count)
         text = str(start)
-        value, rets = self.score(start, text)
+        prescored = getattr(self.ev, "prescored", None)
+        known = prescored(text) if from_seed and prescored is not None else None
+        value, rets = known if known is not None else self.score(start, text)
         if from_seed:
             run.seed_returns.append(value)
         current = Elite(text, start, rets, value)
@@ -270,8 +288,54 @@ class Mosaic:
             program = edited if edited is not None else program
         return program
 
+    # -- warm-up: Scheduled HC's own climbs -------------------------------------------------
+    def warm_up(self) -> None:
+        """Scheduled HC's climbs, draw for draw, until ``settings.warmup`` evaluations.
+
+        Starts and neighbour streams come from the engine's RNG exactly as in
+        :meth:`search.engine.SearchRun.climb`, so a run that ends during the warm-up is
+        Scheduled HC's run. Per-instance returns are kept so the end points can enter the
+        archive (lexicase needs them).
+        """
+        run = self.run
+        known: dict[str, tuple[float, ...]] = {}
+        share = self.settings.warmup_share * run.config.budget
+        end = self.ev.count + min(self.settings.warmup, share)
+        while self.ev.count < end:
+            start, k = run.next_climb()
+            run.climbs += 1
+            run.emit("climb_started", climb=run.climbs, k=k, evaluations=self.ev.count)
+            if run.progress is not None:
+                run.progress.note(k=k)
+            current = self._reference_score(start, known)
+            for _ in range(run.config.max_climb_steps):
+                stream = np.random.RandomState(run.rng.randint(2**31 - 1))
+                gen = neighbours(current.program, stream, run.domain)
+                for _ in range(k):
+                    candidate = self._reference_score(next(gen), known)
+                    if candidate.score > current.score:
+                        current = candidate
+                        break
+                else:
+                    break
+            self.remember(current)
+
+    def _reference_score(self, program: Program, known: dict) -> Elite:
+        """Count one evaluation like the engine (a repeat is served from the cache)."""
+        text = str(program)
+        returns = known.get(text)
+        if returns is None:
+            if self.ev.remaining <= 0:
+                raise BudgetExceeded(f"evaluation budget of {self.run.config.budget} used up")
+            returns = known[text] = tuple(self.task.returns(program))
+        value = mean_return(returns, self.task.n)
+        self.ev.evaluate(program, precomputed=value, text=text)
+        return Elite(text, program, returns, value)
+
     def search(self) -> None:
         """Climb until the budget is used or the target reached (both end by exception)."""
+        if not self.seeds and self.settings.warmup > 0:
+            self.warm_up()
         while True:
             if self.ev.remaining <= 0:
                 raise BudgetExceeded(f"evaluation budget of {self.run.config.budget} used up")
@@ -291,7 +355,7 @@ def run(run: Any, seeds: Sequence[Program | str], library: Sequence[Program | st
     usable_library = _parse_all(run, library, len(seeds))
     if run.init is not None:
         usable_seeds.insert(0, ensure_program(run.init, run.domain))
-    Mosaic(run, usable_seeds, usable_library).search()
+    Mosaic(run, usable_seeds, usable_library, DEFAULT_SETTINGS).search()
 
 
 def _parse_all(run: Any, programs: Sequence[Program | str], offset: int) -> list[Program]:

@@ -13,7 +13,7 @@ from search_fakes import CountingTask
 
 from envs.dsl import parse
 from envs.dsl.ast import Program, height, max_block_length
-from search import SearchConfig, mosaic_search, random_program, search
+from search import SearchConfig, mosaic, mosaic_search, random_program, search
 from search.library import Library
 from search.limits import MAX_HEIGHT, MAX_SEQUENCE, program_tokens
 from search.mosaic import MosaicSettings
@@ -81,7 +81,11 @@ def test_library_keeps_distinct_fragments_and_drops_the_oldest() -> None:
     assert Library("karel").block(rng) is None
 
 
-def test_budget_is_exact_and_no_program_is_evaluated_twice() -> None:
+def test_budget_is_exact_and_no_program_is_evaluated_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without the warm-up (Scheduled HC's climbs, which re-count repeats as the paper does).
+    monkeypatch.setattr(mosaic, "DEFAULT_SETTINGS", MosaicSettings(warmup=0))
     task = CountingTask(cap=UNSOLVABLE)
     result = search(task, "mosaic", config=SearchConfig(budget=600, seed=1, progress=False))
     assert result.stop_reason == "budget" and result.evaluations == 600
@@ -167,3 +171,43 @@ def test_efficiency_judges_every_method_by_a_task_s_best_reachable_target() -> N
     assert rows["mosaic"]["median_heldout_return"] == 0.9
     table = by_task_markdown(list(rows.values()), 100)
     assert "X (to 0.95, the best reachable)" in table and "0.900 / 0.800 / -" in table
+
+
+def test_warm_up_is_scheduled_hc_draw_for_draw() -> None:
+    # MazeSparse is solved within the warm-up: the run is Scheduled HC's, evaluation for
+    # evaluation (same count, same program, same curve).
+    cfg = SearchConfig(budget=1_000_000, seed=0, progress=False, heldout=0)
+    shc = search("karel/MazeSparse", "shc", config=cfg)
+    mos = search("karel/MazeSparse", "mosaic", config=cfg)
+    assert shc.solved and shc.evaluations < MosaicSettings().warmup
+    assert (mos.evaluations, mos.best_program, mos.curve) == (
+        shc.evaluations,
+        shc.best_program,
+        shc.curve,
+    )
+
+
+def test_warm_up_end_points_enter_the_archive_with_their_returns() -> None:
+    from search.engine import SearchRun
+
+    task = CountingTask(cap=UNSOLVABLE)
+    run = SearchRun(task, "mosaic", SearchConfig(budget=50_000, seed=2, progress=False), None)
+    search_ = mosaic.Mosaic(run, [], [], MosaicSettings(warmup=150, warmup_share=1.0))
+    search_.warm_up()
+    assert 150 <= run.ev.count < 50_000 and run.climbs >= 1
+    assert search_.archive and len(search_.library) > 0
+    for elite in search_.archive:
+        assert elite.returns == tuple(task.returns(elite.text))
+        assert elite.score == task.evaluate(elite.text)
+
+
+def test_the_warm_up_stops_at_the_first_climb_boundary_past_its_share() -> None:
+    from search.engine import SearchRun
+
+    events: list[dict] = []
+    run = SearchRun(CountingTask(cap=UNSOLVABLE), "mosaic",
+                    SearchConfig(budget=10_000, seed=0, progress=False), events.append)  # fmt: skip
+    search_ = mosaic.Mosaic(run, [], [], MosaicSettings(warmup=5_000, warmup_share=0.001))
+    search_.warm_up()  # share: 10 evaluations of 10,000
+    starts = [e["evaluations"] for e in events if e["event"] == "climb_started"]
+    assert starts and starts[-1] < 10 <= run.ev.count
