@@ -26,6 +26,7 @@ _LAZY = {
     "MinigridTask": "envs.minigrid.task",
     "MinigridConfig": "envs.minigrid.executor",
     "CompiledProgram": "envs.minigrid.executor",
+    "CompiledMinigridEvaluator": "envs.minigrid.compiled",
     "render_rollout": "envs.minigrid.render",
     "save_frames": "envs.minigrid.render",
     "minigrid_bench": "envs.minigrid.bench",

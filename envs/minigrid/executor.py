@@ -1,5 +1,10 @@
 """Compile Minigrid DSL programs into Python closures and run them with the wrapper semantics.
 
+This executor drives minigrid's own world, so rollouts, traces and rendered frames use it;
+``MinigridTask.returns`` (the search's hot path) runs the numba kernel of
+:mod:`envs.minigrid.compiled` instead, which gives the same returns and call counts
+(tests/envs/test_minigrid_compiled.py).
+
 The semantics are the reference ``ProgramWrapper`` plus the shared program semantics
 (spec/benchmark.md §2 and §5):
 

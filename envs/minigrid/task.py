@@ -1,7 +1,9 @@
 """``MinigridTask``: n seeded instances of one Minigrid world and the rules that score a program.
 
 Instance i is ``reset(seed=seed + i)`` of the world (gymnasium's seeded PCG64), generated once
-when the task is built and restored from a snapshot for every episode afterwards.
+when the task is built and restored from a snapshot for every episode afterwards. Returns come
+from the compiled evaluator (:mod:`envs.minigrid.compiled`); rollouts, traces and frames run
+the executor (:mod:`envs.minigrid.executor`) on minigrid's world, with the same results.
 
 Example:
     >>> task = MinigridTask("LavaGap", n=4)
@@ -17,6 +19,7 @@ from pathlib import Path
 from envs.dsl.ast import Program
 from envs.dsl.parser import ensure_program
 from envs.errors import ConfigError, TaskNotFound
+from envs.minigrid.compiled import CompiledMinigridEvaluator
 from envs.minigrid.executor import CompiledProgram, MinigridConfig
 from envs.minigrid.info import TASK_INFO
 from envs.minigrid.worlds import WORLDS, MinigridWorld, Snapshot
@@ -72,6 +75,9 @@ class MinigridTask(Task):
         self.config = MinigridConfig() if config is None else config
         self.world = factory()
         self.snapshots: tuple[Snapshot, ...] = tuple(self._build(i) for i in range(n))
+        #: The numba evaluator behind :meth:`returns` (rollouts, traces and frames run the
+        #: executor on minigrid's world; both give the same returns and call counts).
+        self.evaluator = CompiledMinigridEvaluator(name, self.world, self.snapshots, self.config)
 
     def _build(self, instance: int) -> Snapshot:
         self.world.reset(seed=self.seed + instance)
@@ -91,8 +97,7 @@ class MinigridTask(Task):
         Raises:
             DSLSyntaxError: ``program`` is text that does not parse.
         """
-        compiled = self.compile(program)
-        return [compiled.run(snap).total_return for snap in self.snapshots]
+        return self.evaluator.returns(ensure_program(program, "minigrid"))
 
     def rollout(self, program: Program | str, instance: int = 0, trace: bool = True) -> Rollout:
         """Run one episode on instance ``instance`` (0-based), optionally with its trace.

@@ -159,6 +159,7 @@ def test_bench_reports_a_row_per_task() -> None:
     rows = minigrid_bench([random_program("minigrid", rng) for _ in range(5)], n=2)
     assert [r.task for r in rows] == sorted(PROGRAMS)
     assert all(r.programs == 5 and r.instances == 2 and r.programs_per_s > 0 for r in rows)
+    assert all(r.executor_per_s > 0 and r.speedup_vs_executor > 0 for r in rows)
     assert set(rows[0].to_dict()) >= {"task", "programs_per_s", "us_per_episode"}
 
 
