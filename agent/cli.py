@@ -1,8 +1,10 @@
 """The ``llmgs`` command line: a thin dispatcher over one module per subcommand.
 
 Each subcommand lives in ``agent/commands/<name>.py`` and exposes ``register(subparsers)``
-(adds its parser, with ``--help`` text) and ``run(args) -> int``. Modules are imported lazily
-so that ``llmgs tasks`` does not pay for importing litellm or numba.
+(adds its parser, with ``--help`` text) and ``run(args) -> int``. Only the module of the command
+being run is imported: ``llmgs --help`` lists the commands from
+:data:`agent.commands.SUMMARIES` alone, so it and ``llmgs tasks`` do not pay for importing
+litellm, numba or the search.
 """
 
 from __future__ import annotations
@@ -11,25 +13,25 @@ import argparse
 import importlib
 import signal
 import sys
+from collections.abc import Iterable, Sequence
 
-from envs.errors import LlmgsError
+from agent.commands import SUMMARIES
 
 # Order is the order shown in --help.
-COMMANDS: tuple[str, ...] = (
-    "solve",
-    "tasks",
-    "render",
-    "bench",
-    "search",
-    "llm",
-    "models",
-    "eval",
-    "serve",
-)
+COMMANDS: tuple[str, ...] = tuple(SUMMARIES)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the full argument parser with every subcommand."""
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """Build the ``llmgs`` argument parser.
+
+    Args:
+        commands: The subcommands whose modules are imported and whose full parsers are
+            built; the others are listed by their summary only. None: every command.
+
+    Returns:
+        The parser; ``llmgs --help`` reads the same whichever commands were built.
+    """
+    full = set(COMMANDS if commands is None else commands)
     parser = argparse.ArgumentParser(
         prog="llmgs",
         description=(
@@ -39,13 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"agent.commands.{name}").register(sub)
+        if name in full:
+            importlib.import_module(f"agent.commands.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=SUMMARIES[name])
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``llmgs`` script; returns the process exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The command is the first argument (the top level has no option that takes a value).
+    parser = build_parser([argv[0]] if argv and argv[0] in SUMMARIES else [])
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -57,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         from search.executor import stop_on_ctrl_c
 
         stop_on_ctrl_c()
+    from envs.errors import LlmgsError  # only now: --help needs no environment
+
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from agent.commands import SUMMARIES
 from envs.karel.tasks import BENCHMARK_TASKS, SPECS
 
 
@@ -12,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``bench`` subcommand."""
     parser = subparsers.add_parser(
         "bench",
-        help="measure the Karel evaluators (programs/s, actions/s, memory, JIT cost)",
+        help=SUMMARIES["bench"],
         description="Time the compiled Karel evaluator and the pure-Python interpreter on the "
         "same programs, on 32 instances per task: the spec's hand-written programs and a fixed, "
         "seeded set of random programs from the search space. Prints a table or --json.",

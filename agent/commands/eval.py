@@ -7,12 +7,14 @@ import json
 import sys
 from typing import Any
 
+from agent.commands import SUMMARIES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``eval`` subcommand with its ``run``, ``report`` and ``list`` actions."""
     parser = subparsers.add_parser(
         "eval",
-        help="run eval suites (backends, revision, search methods) and report them",
+        help=SUMMARIES["eval"],
         description="Run a suite of cells (tasks x methods x backends x seeds x budgets) in "
         "parallel, one JSON row per cell in DIR/rows.jsonl and DIR/results.sqlite. A rerun "
         "skips finished cells, so an interrupted suite resumes where it stopped.",

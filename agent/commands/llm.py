@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from agent.commands import SUMMARIES
 from agent.commands.options import add_cache_arguments
 from agent.llm.types import DEFAULT_MODEL, LLMConfig, SamplingSettings
 
@@ -43,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``llm`` subcommand."""
     parser = subparsers.add_parser(
         "llm",
-        help="ask a model one question through the gateway (checks a backend)",
+        help=SUMMARIES["llm"],
         description="Send PROMPT to a model through the llmgs gateway (cache, retries, usage) "
         "and print the answer.",
     )

@@ -19,6 +19,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from agent.commands import SUMMARIES
 from agent.llm import local_model
 from envs.errors import LlmgsError
 
@@ -211,7 +212,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``models`` subcommand."""
     parser = subparsers.add_parser(
         "models",
-        help="list model backends, whether each is reachable, and the local models' status",
+        help=SUMMARIES["models"],
         description="Show every model backend: the embedded local models (each installed one "
         "generates a few tokens in its own server process: ok, crashed with the signal, "
         "missing or error, with load time and prompt and generation speed), OpenAI (key set, "

@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agent.commands import SUMMARIES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``render`` subcommand."""
     parser = subparsers.add_parser(
         "render",
-        help="run a program on one instance and draw it (ASCII, PNG, GIF)",
+        help=SUMMARIES["render"],
         description="Run PROGRAM (DSL text, or @FILE) for one episode on one instance of a "
         "task; print the start state (when the task draws it as text) and the return, and "
         "optionally save a PNG of the start state and an animated GIF of the episode.",

@@ -6,12 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from agent.commands import SUMMARIES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``search`` subcommand."""
     parser = subparsers.add_parser(
         "search",
-        help="search for a program with mosaic, Scheduled HC, HC or random search (no LLM)",
+        help=SUMMARIES["search"],
         description="Search the DSL for a program that solves a task. Budgets count every "
         "program evaluated on all instances as 1, duplicates included (the paper's counting); "
         "the budget is exact. Ctrl-C stops cleanly and prints the best program so far; with "

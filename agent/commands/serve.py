@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from agent.commands import SUMMARIES
+
 TOKEN_ENV = "LLMGS_SERVICE_TOKEN"
 
 
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "serve",
-        help="run the HTTP API and web page",
+        help=SUMMARIES["serve"],
         description="Serve the llmgs HTTP API (POST /v1/solve, GET /v1/jobs/{id}, server-sent "
         "events, cancellation, /v1/tasks, /openapi.json) and a web page at /. Jobs run in worker "
         "processes and are kept in SQLite across restarts. Needs the 'serve' extra: "

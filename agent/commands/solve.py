@@ -14,6 +14,8 @@ import textwrap
 import time
 from typing import Any
 
+from agent.commands import SUMMARIES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``solve`` subcommand."""
@@ -24,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "solve",
-        help="turn a task described in words into a program (LLM proposals + search)",
+        help=SUMMARIES["solve"],
         description="Match the description to a task, ask the model for programs, convert and "
         "score them, optionally revise them, then improve them with Scheduled Hill Climbing. "
         "Each run is saved under ./runs (or $LLMGS_RUNS_DIR).",

@@ -6,12 +6,14 @@ import argparse
 import json
 import textwrap
 
+from agent.commands import SUMMARIES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``tasks`` subcommand."""
     parser = subparsers.add_parser(
         "tasks",
-        help="list the tasks (ids, grids, descriptions)",
+        help=SUMMARIES["tasks"],
         description="List every registered task: its id, grid size, default search budget and "
         "what it asks in plain words.",
     )

@@ -1,0 +1,75 @@
+"""The ``llmgs`` dispatcher: only the command being run is imported; --help lists them all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.cli import COMMANDS, build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+_PACKAGES = ("agent", "search", "envs", "evals", "prompts")
+
+# Runs `llmgs ARGS` in a fresh interpreter and prints the project modules it imported.
+_COUNT = f"""
+import contextlib, io, json, sys
+from agent.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    main(sys.argv[1:])
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {_PACKAGES!r})))
+"""
+
+
+def _imported(*args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_help_imports_no_command_module() -> None:
+    # Before the commands were imported lazily, `llmgs --help` imported 77 project modules
+    # (every command, the search, the gateway, the pipeline).
+    modules = _imported("--help")
+    assert modules == ["agent", "agent.cli", "agent.commands"]
+
+
+def test_tasks_imports_only_the_task_registry() -> None:
+    # Was 79 modules; now the dispatcher, the tasks command and envs (the registry and the
+    # domains it lists).
+    modules = _imported("tasks", "--json")
+    assert "agent.commands.tasks" in modules
+    assert not [m for m in modules if m.split(".")[0] in ("search", "evals")]
+    assert not [m for m in modules if m.startswith(("agent.llm", "agent.pipeline"))]
+    assert [m for m in modules if m.startswith("agent.commands.")] == ["agent.commands.tasks"]
+    assert len(modules) <= 35
+
+
+def test_help_lists_every_command_as_the_full_parser_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert build_parser([]).format_help() == build_parser().format_help()
+    assert main([]) == 2
+    listing = capsys.readouterr().out
+    for name in COMMANDS:
+        assert f"\n    {name} " in listing
+
+
+def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["sovle", "open the door"])
+    assert stop.value.code == 2 and "invalid choice: 'sovle'" in capsys.readouterr().err
+
+
+def test_a_command_parses_its_own_options() -> None:
+    args = build_parser(["search"]).parse_args(["search", "--task", "karel/DoorKey"])
+    assert args.command == "search" and args.task == "karel/DoorKey" and args.method == "mosaic"
