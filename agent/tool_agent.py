@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.events import Emitter
+from agent.events import StageEmitter
 from agent.llm.types import LLM, SamplingSettings
 from agent.tools.arguments import bind_arguments
 from agent.tools.langchain_tools import ToolState, describe_tools, make_tools, tool_functions
@@ -110,7 +110,7 @@ def run_text_tool_loop(
     messages: list[dict[str, str]],
     *,
     max_steps: int,
-    emit: Emitter,
+    emit: StageEmitter,
     seed: int = 0,
     should_stop: Callable[[], bool] | None = None,
     max_tokens: int = 512,
@@ -186,7 +186,7 @@ def run_tool_calling_agent(
     messages: list[dict[str, str]],
     *,
     max_steps: int,
-    emit: Emitter,
+    emit: StageEmitter,
 ) -> int:
     """Let a LangChain chat model call the tools through ``bind_tools``; returns the calls made.
 
@@ -228,7 +228,7 @@ def run_agent(
     prompt: Any,
     budget: int,
     cfg: Any,
-    emit: Emitter,
+    emit: StageEmitter,
     should_stop: Callable[[], bool] | None,
 ) -> AgentOutcome:
     """Agent mode of ``solve()``: the model drives the tools, then search spends what is left."""

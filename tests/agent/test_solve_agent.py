@@ -7,7 +7,7 @@ from typing import Any
 
 import envs
 from agent import solve
-from agent.events import Emitter
+from agent.events import StageEmitter
 from agent.llm import ScriptedLLM
 from agent.tool_agent import run_tool_calling_agent
 from agent.tools.langchain_tools import ToolState
@@ -67,7 +67,7 @@ def test_langchain_tool_calling_loop_runs_the_bound_tools() -> None:
     seen: list[dict[str, Any]] = []
     messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "task"}]
     calls = run_tool_calling_agent(model, state, messages, max_steps=5,
-                                   emit=Emitter([seen.append]))  # fmt: skip
+                                   emit=StageEmitter([seen.append]))  # fmt: skip
     assert calls == 2 and model.bound == [
         "rollout", "validate_dsl", "python_to_dsl", "scheduled_hc"
     ]  # fmt: skip
@@ -117,7 +117,7 @@ def test_structured_tool_calls_with_bad_arguments_are_answered() -> None:
     seen: list[dict[str, Any]] = []
     messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "task"}]
     calls = run_tool_calling_agent(ToolCallingFake(messages=replies), state, messages,
-                                   max_steps=5, emit=Emitter([seen.append]))  # fmt: skip
+                                   max_steps=5, emit=StageEmitter([seen.append]))  # fmt: skip
     assert calls == 3
     assert "best return" in seen[0]["result"] and state.evaluations == 10
     assert all(str(e["result"]).startswith("error: ") for e in seen[1:])
