@@ -253,7 +253,12 @@ class _Reader:
 
 
 def extract_program(text: str, domain: str = "karel") -> Program:
-    """Extract the DSL program of a model answer as a parsed :class:`Program`."""
+    """Extract the DSL program of a model answer as a parsed :class:`Program`.
+
+    Raises:
+        ConversionError: As :func:`extract_dsl`, or the program is too large or nests too
+            deeply (reasons ``"too_large"``, ``"too_deep"``).
+    """
     gram = grammar(domain)
     text = check_size(text)
     tokens = _span(_tokenise(text, gram))

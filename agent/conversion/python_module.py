@@ -65,7 +65,14 @@ class ProgramSource:
         return None
 
     def range_count(self, expr: ast.expr) -> int:
-        """Iterations of ``range(...)`` with literal integer arguments."""
+        """Iterations of ``range(...)`` with literal integer arguments.
+
+        Raises:
+            ConversionError: ``expr`` is not such a ``range`` call (reason ``"for_iterable"``),
+                an argument is a variable (reason ``"variable"``) or not a whole number, the
+                step is zero or it runs more than :data:`MAX_REPEAT_COUNT` times (reason
+                ``"repeat_count"``).
+        """
         if not (
             isinstance(expr, ast.Call)
             and isinstance(expr.func, ast.Name)
@@ -187,8 +194,12 @@ def _entry(functions: dict[str, ast.FunctionDef]) -> str:
 
 
 def parse_python(code: str) -> ast.Module:
-    """``ast.parse`` with every failure mapped to :class:`ConversionError` (reason ``python_syntax``
-    or ``too_deep``)."""
+    """``ast.parse`` with every failure mapped to :class:`ConversionError`.
+
+    Raises:
+        ConversionError: The code does not parse (reason ``"python_syntax"``) or nests too
+            deeply for the parser (reason ``"too_deep"``).
+    """
     try:
         return parse_quietly(code)
     except SyntaxError as err:

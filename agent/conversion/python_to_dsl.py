@@ -235,7 +235,11 @@ class _Converter:
 
 
 def python_to_program(text: str, domain: str = "karel") -> Program:
-    """Convert a raw model answer to a parsed :class:`Program` (see :func:`python_to_dsl`)."""
+    """Convert a raw model answer to a parsed :class:`Program` (see :func:`python_to_dsl`).
+
+    Raises:
+        ConversionError: As :func:`python_to_dsl`.
+    """
     gram = grammar(domain)
     block = extract_python(text)
     source = find_program(block.code, gram)

@@ -82,7 +82,11 @@ LOCAL_MODELS: dict[str, LocalModelSpec] = {
 
 
 def get_spec(name: str) -> LocalModelSpec:
-    """The spec of ``local/<name>``; raises ``ConfigError`` naming the known models."""
+    """The spec of ``local/<name>`` (the ``local/`` prefix is optional).
+
+    Raises:
+        ConfigError: No embedded model has that name; the message names the known ones.
+    """
     key = name.removeprefix("local/")
     if key not in LOCAL_MODELS:
         known = ", ".join(f"local/{n}" for n in LOCAL_MODELS)
@@ -97,7 +101,11 @@ def model_dir() -> Path:
 
 
 def part_paths(spec: LocalModelSpec) -> list[Path]:
-    """Paths of the installed part files, in order; ``LLMError`` if a package is missing."""
+    """Paths of the installed part files, in order.
+
+    Raises:
+        LLMError: A part package is not installed; the message says how to install it.
+    """
     paths = []
     for i in range(1, spec.parts + 1):
         module = spec.module(i)
@@ -202,7 +210,11 @@ _VERIFIED: set[tuple[str, int, int]] = set()
 
 
 def verify(spec: LocalModelSpec, path: Path, *, show_progress: bool = False) -> None:
-    """Check size and SHA-256 of an assembled file; raise ``ModelIntegrityError`` on mismatch."""
+    """Check size and SHA-256 of an assembled file (once per file and process).
+
+    Raises:
+        ModelIntegrityError: The file's size or SHA-256 is not the expected one.
+    """
     identity = _identity(path)
     if identity in _VERIFIED:
         return
@@ -224,6 +236,9 @@ def default_threads() -> int:
     process (see ``local_server.LocalServer``): unbounded spinning (``OMP_WAIT_POLICY=ACTIVE``)
     collapses generation when other processes compete for the cores, and sleeping at once
     (``PASSIVE``) costs 2.5x on an idle machine.
+
+    Raises:
+        ConfigError: ``LLMGS_THREADS`` is set but is not an integer.
     """
     env = os.environ.get("LLMGS_THREADS")
     if env:
@@ -236,7 +251,13 @@ def default_threads() -> int:
 
 
 def resolve_path(name: str, gguf: Path | None, *, show_progress: bool = True) -> Path:
-    """The verified file to load for ``local/<name>`` (or the user's own ``gguf``)."""
+    """The verified file to load for ``local/<name>`` (or the user's own ``gguf``).
+
+    Raises:
+        ConfigError: ``gguf`` is not a file, or no embedded model has that name.
+        LLMError: The model's part packages are not installed.
+        ModelIntegrityError: The assembled file is not the expected weights.
+    """
     if gguf is not None:
         if not gguf.is_file():
             raise ConfigError(f"GGUF file {gguf} does not exist (set by gguf_path or LLMGS_GGUF)")

@@ -52,7 +52,11 @@ def _factory_for(name: str) -> TaskFactory:
 
 
 def register_tasks() -> None:
-    """Register every Karel task: the paper's twelve first, in its order, then the variants."""
+    """Register every Karel task: the paper's twelve first, in its order, then the variants.
+
+    Raises:
+        ConfigError: ``envs/karel/info.yaml`` and the task rules do not name the same tasks.
+    """
     names = list(BENCHMARK_TASKS) + [name for name in SPECS if name not in BENCHMARK_TASKS]
     missing = sorted(set(SPECS) ^ set(TASK_SPECS))
     if missing:

@@ -87,6 +87,10 @@ class KarelWorld:
         leaps_behaviour: A move that does not happen turns the agent around (two left turns).
             True in every benchmark experiment.
         max_calls: Call budget; once the counter exceeds it the world is crashed.
+
+    Raises:
+        ConfigError: ``walls`` and ``markers`` are not 2-D grids of one shape, a marker count
+            is outside 0..10, or the agent is off the grid or faces no direction.
     """
 
     __slots__ = (

@@ -78,6 +78,9 @@ class KarelTaskSpec:
     Args:
         sparse: The sparse variant (+1 only at success), for tasks that have one.
 
+    Raises:
+        ConfigError: ``sparse`` is True for a task that has no sparse variant.
+
     Attributes:
         names: Benchmark name of the dense (key False) and sparse (key True) variants.
         height: Grid rows.
