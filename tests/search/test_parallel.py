@@ -78,10 +78,10 @@ def test_ray_matches_sequential_runs() -> None:
 )
 def test_ctrl_c_to_the_process_group_stops_every_process(tmp_path: Path, inherited: int) -> None:
     # Ctrl-C in a terminal signals the whole group: the parent and both mosaic workers. Three
-    # 1e6-evaluation runs take minutes; Ctrl-C must stop every process at once, run none of the
-    # queued ones, and leave runs.jsonl readable. A script's background job inherits SIGINT
-    # ignored; `kill -INT` of its group must stop it all the same.
-    command = [sys.executable, "-m", "search.efficiency", "--tasks", "karel/DoorKey", "--methods",
+    # 1e6-evaluation runs of a task mosaic never solves take minutes; Ctrl-C must stop every
+    # process at once, run none of the queued ones, and leave runs.jsonl readable. A script's
+    # background job inherits SIGINT ignored; `kill -INT` of its group must stop it all the same.
+    command = [sys.executable, "-m", "search.efficiency", "--tasks", "karel/OneStroke", "--methods",
                "mosaic", "--budget", "1e6", "--seeds", "3", "--workers", "2", "--out",
                str(tmp_path)]  # fmt: skip
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
