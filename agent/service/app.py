@@ -258,8 +258,12 @@ def create_app(config: ServiceConfig, manager: JobManager | None = None) -> Fast
     Args:
         config: Service settings.
         manager: A job manager to use (tests inject one); built from ``config`` when None.
+
+    Raises:
+        ConfigError: ``config.db_path`` is not a usable job database (see
+            :class:`~agent.service.store.JobStore`).
     """
-    store = manager.store if manager is not None else JobStore(config.db_path)
+    store = manager.store if manager is not None else JobStore(config.db_path, check=True)
     if manager is None:
         manager = JobManager(
             store,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envs.errors import LlmgsError
+from envs.errors import ConfigError, LlmgsError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -101,19 +101,74 @@ def _record(row: sqlite3.Row) -> JobRecord:
     )
 
 
+def _unusable(path: Path, why: str) -> ConfigError:
+    return ConfigError(
+        f"the job database {path} cannot be used: {why}. It was left as it is. Move it aside "
+        "(or restore a backup) and start again to begin an empty one, or give --db another "
+        "file; deleting it loses the jobs it holds"
+    )
+
+
+def _folder(path: Path) -> ConfigError:
+    return ConfigError(
+        f"the job database {path} is a folder, not a file: give --db a file in it, e.g. "
+        f"--db {path / 'jobs.db'}"
+    )
+
+
+def _check_tables(db: sqlite3.Connection) -> None:
+    # Raises sqlite3.DatabaseError itself when the file is not SQLite at all.
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "jobs" not in tables:
+        found = ", ".join(sorted(tables)[:5])
+        raise sqlite3.DatabaseError(f"it is another program's SQLite database (tables {found})")
+
+
+def _quick_check(db: sqlite3.Connection) -> None:
+    rows = db.execute("PRAGMA quick_check(3)").fetchall()
+    lines = [line for r in rows for line in str(r[0]).splitlines() if not line.startswith("*")]
+    if lines != ["ok"]:
+        raise sqlite3.DatabaseError(f"it is damaged ({'; '.join(lines[:3])})")
+
+
 class JobStore:
     """Jobs, events and artifacts in one SQLite file.
 
+    A file that is not a job database (garbage, a truncated copy, a folder, another program's
+    SQLite file) is refused with a :class:`~envs.errors.ConfigError` before anything is
+    written to it, so the file is left exactly as it was.
+
     Args:
         path: The database file; its folder is created.
+        check: Also run SQLite's ``quick_check`` over the whole file (the server does at
+            start; it reads every page, so worker processes skip it).
+
+    Raises:
+        ConfigError: The file cannot be used as a job database; the message names it, says
+            it was left untouched and what to do.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, check: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot create the folder of the job database {self.path}: "
+                f"{err.strerror or err}; give --db a path in a folder this user can write"
+            ) from None
+        if self.path.is_dir():
+            raise _folder(self.path)
+        try:
+            with self._connect() as db:
+                # Read before writing: a file that is not a job database is never touched.
+                _check_tables(db)
+                if check:
+                    _quick_check(db)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as err:
+            raise _unusable(self.path, str(err)) from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
