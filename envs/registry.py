@@ -25,6 +25,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -51,6 +52,10 @@ _loading = False
 
 def add_task_module(module: str) -> None:
     """Name a module whose ``register_tasks()`` adds tasks, called when the registry is used.
+
+    A module that cannot be imported, or whose import or ``register_tasks()`` raises, makes
+    the next use of the registry raise a :class:`ConfigError` naming it (and the error's type,
+    message and line); none of its tasks stay registered, and the next use tries it again.
 
     Args:
         module: A module name (``"envs.karel"``, ``"my_package.tasks"``) or a ``.py`` file path.
@@ -90,19 +95,46 @@ def _load_modules() -> None:
             if module in _loaded:
                 continue
             _loaded.add(module)
+            before = dict(_TASKS)
             try:
-                register_tasks = getattr(_import(module), "register_tasks", None)
-                if not callable(register_tasks):
-                    raise ConfigError(f"task module {module!r} has no register_tasks()")
-                register_tasks()
-            except (ImportError, SyntaxError) as err:  # a missing module, a broken file
+                _register_from(module)
+            except BaseException:
+                # Tried again on the next use, and none of its tasks stay half-registered.
                 _loaded.discard(module)
-                raise ConfigError(f"task module {module!r} cannot be imported: {err}") from None
-            except ConfigError:
-                _loaded.discard(module)
+                _TASKS.clear()
+                _TASKS.update(before)
                 raise
     finally:
         _loading = False
+
+
+def _register_from(module: str) -> None:
+    try:
+        loaded = _import(module)
+    except (ImportError, SyntaxError) as err:  # a missing module, a broken file
+        raise ConfigError(f"task module {module!r} cannot be imported: {err}") from None
+    except Exception as err:  # the user's code failed: name it, no traceback
+        raise ConfigError(
+            f"task module {module!r} failed while being imported: {_described(err)}"
+        ) from err
+    register_tasks = getattr(loaded, "register_tasks", None)
+    if not callable(register_tasks):
+        raise ConfigError(f"task module {module!r} has no register_tasks()")
+    try:
+        register_tasks()
+    except Exception as err:  # the user's code failed: name it, no traceback
+        raise ConfigError(
+            f"task module {module!r} failed in register_tasks(): {_described(err)}"
+        ) from err
+
+
+def _described(err: Exception) -> str:
+    """``err`` in one line: a ConfigError's own words; else its type, message and where."""
+    if isinstance(err, ConfigError):
+        return str(err)
+    frames = traceback.extract_tb(err.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(err).__name__}: {err}{where}"
 
 
 def register(
@@ -123,8 +155,8 @@ def register(
         replace: Allow replacing an existing entry.
 
     Raises:
-        ConfigError: Malformed id, an id or domain that disagrees, no callable factory, or a
-            duplicate without ``replace``.
+        ConfigError: Malformed id, an id or domain that disagrees, no callable factory, a
+            duplicate without ``replace``, or a task module that fails to load.
     """
     _load_modules()  # the built-in tasks first: a user's duplicate id is then caught
     if isinstance(spec, str):
@@ -148,7 +180,11 @@ def register(
 
 
 def unregister(task_id: str) -> None:
-    """Remove a task (a user task, or one to be replaced); unknown ids are ignored."""
+    """Remove a task (a user task, or one to be replaced); unknown ids are ignored.
+
+    Raises:
+        ConfigError: A task module fails to load.
+    """
     _load_modules()
     _TASKS.pop(task_id, None)
 

@@ -182,6 +182,69 @@ def test_a_task_module_that_fails_to_load_is_a_clear_error(
     assert envs.make("karel/DoorKey", n=1).id == "karel/DoorKey"
 
 
+USER_MODULE = """
+import dataclasses
+
+import envs
+
+def register_tasks():
+    spec = envs.info("karel/DoorKey")
+    envs.register(dataclasses.replace(spec, id="karel/HalfDoorKey"))
+    {failure}
+"""
+
+
+@pytest.mark.parametrize(
+    ("failure", "said"),
+    [
+        ("raise RuntimeError('the maze file is gone')",
+         "failed in register_tasks(): RuntimeError: the maze file is gone (at {path}:9)"),
+        ("{}['size']", "failed in register_tasks(): KeyError: 'size' (at {path}:9)"),
+        ("envs.register(spec)",  # a duplicate: the registry's own ConfigError, in its words
+         "failed in register_tasks(): task 'karel/DoorKey' is already registered (pass "
+         "replace=True)"),
+    ],
+)  # fmt: skip
+def test_a_task_module_whose_register_tasks_raises_is_a_config_error_naming_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    failure: str,
+    said: str,
+) -> None:
+    from agent.cli import main
+
+    module = tmp_path / "my_tasks.py"
+    module.write_text(USER_MODULE.format(failure=failure))
+    monkeypatch.setenv("LLMGS_TASK_MODULES", str(module))
+    expected = f"task module {str(module)!r} " + said.format(path=module)
+    with pytest.raises(ConfigError) as err:
+        envs.tasks()
+    assert str(err.value) == expected
+    # Nothing it registered before failing stays, and the next use tries it again.
+    monkeypatch.delenv("LLMGS_TASK_MODULES")
+    assert "karel/HalfDoorKey" not in [spec.id for spec in envs.tasks()]
+    monkeypatch.setenv("LLMGS_TASK_MODULES", str(module))
+    assert main(["tasks"]) == 1
+    assert capsys.readouterr().err == f"llmgs tasks: error: {expected}\n"
+    monkeypatch.delenv("LLMGS_TASK_MODULES")
+    assert envs.make("karel/DoorKey", n=1).id == "karel/DoorKey"
+
+
+def test_a_task_module_whose_import_raises_is_a_config_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "import_fails.py"
+    module.write_text("import envs\n\nLIMIT = 1 / 0\n")
+    monkeypatch.setenv("LLMGS_TASK_MODULES", str(module))
+    with pytest.raises(ConfigError) as err:
+        envs.info("karel/DoorKey")
+    assert str(err.value) == (
+        f"task module {str(module)!r} failed while being imported: "
+        f"ZeroDivisionError: division by zero (at {module}:3)"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "error"),
     [
