@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.agent.http_json import read_json, send_body, send_json
+
 Responder = Callable[[list[dict[str, Any]], Any], str]
 """``(chat messages as the server received them, seed or None) -> answer text``."""
 
@@ -68,26 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         return
 
-    def _json(self, status: int, payload: Any) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
     def _ndjson(self, chunks: list[dict[str, Any]]) -> None:
         body = b"".join(json.dumps(c).encode() + b"\n" for c in chunks)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, 200, body, "application/x-ndjson")
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length", "0"))
-        raw = self.rfile.read(length) if length else b"{}"
-        body = json.loads(raw or b"{}")
+        body = read_json(self)
         with self.state.lock:
             self.state.requests.append((self.path, body, dict(self.headers.items())))
         return body
@@ -108,27 +96,27 @@ class OllamaAPI(_Handler):
         if self.path.rstrip("/") == "/api/tags":
             models = [{"name": f"{m}:latest", "model": f"{m}:latest", "size": 1} for m in
                       self.state.models]  # fmt: skip
-            self._json(200, {"models": models})
+            send_json(self, 200, {"models": models})
         elif self.path in ("/", ""):
-            self._json(200, "Ollama is running")
+            send_json(self, 200, "Ollama is running")
         else:
-            self._json(404, {"error": "404 page not found"})
+            send_json(self, 404, {"error": "404 page not found"})
 
     def do_POST(self) -> None:
         body = self._body()
         model = str(body.get("model", body.get("name", "")))
         if self.path == "/api/show":
             if not self._known(model):
-                self._json(404, {"error": f"model '{model}' not found"})
+                send_json(self, 404, {"error": f"model '{model}' not found"})
                 return
-            self._json(200, {"template": "{{ .Prompt }}", "details": {"family": "qwen2"},
+            send_json(self, 200, {"template": "{{ .Prompt }}", "details": {"family": "qwen2"},
                              "model_info": {"qwen2.context_length": 4096}})  # fmt: skip
             return
         if self.path not in ("/api/generate", "/api/chat"):
-            self._json(404, {"error": "404 page not found"})
+            send_json(self, 404, {"error": "404 page not found"})
             return
         if not self._known(model):
-            self._json(404, {"error": f"model '{model}' not found, try pulling it first"})
+            send_json(self, 404, {"error": f"model '{model}' not found, try pulling it first"})
             return
         options = body.get("options") or {}
         if self.path == "/api/chat":
@@ -158,7 +146,7 @@ class OllamaAPI(_Handler):
                 final["response"] = ""
             self._ndjson([head, final])
         else:
-            self._json(200, final)
+            send_json(self, 200, final)
 
 
 #: Top-level fields of an Anthropic Messages request (others are rejected, as the API does).
@@ -173,7 +161,7 @@ class AnthropicAPI(_Handler):
     """Anthropic's Messages API (``POST /v1/messages``)."""
 
     def _error(self, status: int, kind: str, message: str) -> None:
-        self._json(status, {"type": "error", "error": {"type": kind, "message": message}})
+        send_json(self, status, {"type": "error", "error": {"type": kind, "message": message}})
 
     def do_POST(self) -> None:
         body = self._body()
@@ -206,7 +194,7 @@ class AnthropicAPI(_Handler):
             text = system if isinstance(system, str) else "".join(p["text"] for p in system)
             chat.insert(0, {"role": "system", "content": text})
         answer = self._answer(chat, None)
-        self._json(200, {
+        send_json(self, 200, {
             "id": "msg_loopback", "type": "message", "role": "assistant", "model": model,
             "content": [{"type": "text", "text": answer}], "stop_reason": "end_turn",
             "stop_sequence": None,
@@ -221,23 +209,23 @@ class OpenAIAPI(_Handler):
     def do_GET(self) -> None:
         if self.path.rstrip("/") == "/v1/models":
             data = [{"id": m, "object": "model", "owned_by": "me"} for m in self.state.models]
-            self._json(200, {"object": "list", "data": data})
+            send_json(self, 200, {"object": "list", "data": data})
         else:
-            self._json(404, {"error": {"message": "not found", "type": "not_found"}})
+            send_json(self, 404, {"error": {"message": "not found", "type": "not_found"}})
 
     def do_POST(self) -> None:
         body = self._body()
         if self.path.rstrip("/") != "/v1/chat/completions":
-            self._json(404, {"error": {"message": "not found", "type": "not_found"}})
+            send_json(self, 404, {"error": {"message": "not found", "type": "not_found"}})
             return
         model = str(body.get("model", ""))
         if not self._known(model):
-            self._json(404, {"error": {"message": f"model {model} not found", "code": 404,
+            send_json(self, 404, {"error": {"message": f"model {model} not found", "code": 404,
                                        "type": "not_found_error"}})  # fmt: skip
             return
         fail_from = self.state.fail_from
         if fail_from is not None and len(self.state.posts("/v1/chat/completions")) > fail_from:
-            self._json(400, {"error": {"message": "the model refuses", "code": 400,
+            send_json(self, 400, {"error": {"message": "the model refuses", "code": 400,
                                        "type": "invalid_request_error"}})  # fmt: skip
             return
         messages = list(body.get("messages") or [])
@@ -245,7 +233,7 @@ class OpenAIAPI(_Handler):
         seed = body.get("seed")
         texts = [self._answer(messages, None if seed is None else seed + k) for k in range(n)]
         prompt_tokens = sum(_words(m.get("content", "")) for m in messages)
-        self._json(200, {
+        send_json(self, 200, {
             "id": "chatcmpl-loopback", "object": "chat.completion", "created": 0,
             "model": model,
             "choices": [

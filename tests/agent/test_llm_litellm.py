@@ -15,6 +15,7 @@ from agent.cli import main
 from agent.llm import Gateway, LLMConfig, SamplingSettings
 from agent.llm.gateway import import_litellm, litellm_transport
 from envs.errors import LLMError
+from tests.agent.http_json import read_json, send_json
 
 litellm = import_litellm()
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -68,28 +69,22 @@ class _FakeOpenAIServer(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         return
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
     def do_GET(self) -> None:
-        self._send(200, {"object": "list", "data": [{"id": "tiny", "object": "model"}]})
+        send_json(self, 200, {"object": "list", "data": [{"id": "tiny", "object": "model"}]})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(length))
+        body = read_json(self)
         body["_auth"] = self.headers.get("Authorization", "")
         type(self).requests.append(body)
         if type(self).fail_next:
             status = type(self).fail_next.pop(0)
-            self._send(status, {"error": {"message": f"status {status}", "type": "server_error"}})
+            send_json(
+                self, status, {"error": {"message": f"status {status}", "type": "server_error"}}
+            )
             return
         text = f"answer seed={body.get('seed')}"
-        self._send(
+        send_json(
+            self,
             200,
             {
                 "id": "chatcmpl-1",
