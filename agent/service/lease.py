@@ -42,11 +42,6 @@ class ServerLock:
         self.path = Path(str(db_path) + SUFFIX)
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        """Whether this object holds the lock."""
-        return self._fd is not None
-
     def acquire(self) -> None:
         """Take the lock (a no-op when already held by this object).
 

@@ -202,11 +202,6 @@ def compile_words(program: Program) -> tuple[list[int], int, int]:
     return em.code, em.n_repeat, em.n_free
 
 
-def compile_program(program: Program) -> np.ndarray:
-    """Bytecode of one program as an ``int32`` array (see the module docstring)."""
-    return np.asarray(compile_words(program)[0], dtype=np.int32)
-
-
 def compile_batch(programs: list[Program]) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Concatenated bytecode of many programs.
 

@@ -18,5 +18,3 @@ DEFAULT_BUDGET = 1_000_000
 
 #: Description by task name (the :class:`~envs.karel.task.KarelTask` default).
 DESCRIPTIONS: dict[str, str] = {name: spec.description for name, spec in TASK_SPECS.items()}
-#: Synonyms by task name.
-SYNONYMS: dict[str, tuple[str, ...]] = {name: spec.synonyms for name, spec in TASK_SPECS.items()}

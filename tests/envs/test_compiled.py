@@ -10,7 +10,7 @@ from strategies import programs
 from envs.dsl import Program, parse
 from envs.errors import ConfigError, ProgramRuntimeError
 from envs.karel import _kernels as K
-from envs.karel.bytecode import compile_program
+from envs.karel.bytecode import compile_batch
 from envs.karel.compiled import TASK_IDS, CompiledKarelEvaluator
 from envs.karel.task import KarelTask
 from envs.karel.tasks import BENCHMARK_TASKS, SPECS, KarelOptions
@@ -181,8 +181,10 @@ def test_mt19937_randint_matches_numpy(seed: int) -> None:
 
 
 def test_bytecode_of_nested_control_flow() -> None:
-    code = compile_program(parse("DEF run m( IFELSE c( markersPresent c) i( move i) ELSE e( "
-                                 "REPEAT R=2 r( turnLeft r) e) m)", "karel"))  # fmt: skip
+    code, starts, _, _ = compile_batch([parse("DEF run m( IFELSE c( markersPresent c) i( move "
+                                              "i) ELSE e( REPEAT R=2 r( turnLeft r) e) m)",
+                                              "karel")])  # fmt: skip
+    assert starts.tolist() == [0, len(code)]
     assert code.dtype == np.int32
     assert code[-1] == 0  # HALT
     targets = [t for t in code.tolist() if t < 0]
