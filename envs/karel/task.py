@@ -33,17 +33,16 @@ Contract for the compiled evaluator (:mod:`envs.karel.compiled`) and other reade
   Cells are ``(row, col)`` tuples of ints.
 - Engines: ``"python"`` runs :func:`envs.karel.interpreter.run_program` (the oracle);
   ``"compiled"`` uses ``envs.karel.compiled.CompiledKarelEvaluator(task).returns(program)``.
-  The default is compiled when that class is importable and supports the task's options (a
-  non-default option is supported only if named in the class's optional
-  ``supported_options``), else python; if the evaluator's constructor still refuses the
-  configuration with ``ConfigError``, an automatically chosen engine falls back to python
-  (``task.engine`` then reads ``"python"``). ``rollout`` always uses the python engine.
+  The default is compiled when that class supports the task's options (a non-default
+  option is supported only if named in its ``supported_options``), else python; if the
+  evaluator's constructor still refuses the configuration with ``ConfigError``, an
+  automatically chosen engine falls back to python (``task.engine`` then reads ``"python"``).
+  ``rollout`` always uses the python engine.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -64,16 +63,14 @@ __all__ = ["Engine", "KarelInstance", "KarelOptions", "KarelTask", "compiled_eva
 
 
 @cache
-def compiled_evaluator_class() -> type | None:
-    """``CompiledKarelEvaluator`` when :mod:`envs.karel.compiled` provides it, else None.
+def compiled_evaluator_class() -> type:
+    """``envs.karel.compiled.CompiledKarelEvaluator``.
 
     Imported lazily, once: numba's import and compilation cost is paid only when used.
     """
-    try:
-        module = importlib.import_module("envs.karel.compiled")
-    except ImportError:
-        return None
-    return getattr(module, "CompiledKarelEvaluator", None)
+    from envs.karel.compiled import CompiledKarelEvaluator
+
+    return CompiledKarelEvaluator
 
 
 def _non_default_options(options: KarelOptions) -> set[str]:
@@ -139,8 +136,7 @@ class KarelTask(Task):
         if engine == "python":
             return "python"
         cls = compiled_evaluator_class()
-        supported = set(getattr(cls, "supported_options", ()))
-        usable = cls is not None and _non_default_options(self.options) <= supported
+        usable = _non_default_options(self.options) <= set(cls.supported_options)
         if engine == "compiled" and not usable:
             raise ConfigError(
                 "the compiled Karel engine is unavailable for these options; use engine='python'"

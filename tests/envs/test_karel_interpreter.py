@@ -185,5 +185,3 @@ def test_engine_selection_and_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     assert auto.engine == "python"
     with pytest.raises(ConfigError):
         KarelTask("Harvester", n=2, engine="compiled").returns("DEF run m( move m)")
-    monkeypatch.setattr(module, "compiled_evaluator_class", lambda: None)
-    assert KarelTask("Harvester", n=1).engine == "python"
