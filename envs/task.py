@@ -126,12 +126,21 @@ class Task(ABC):
         """
 
     def evaluate(self, program: Program | str) -> float:
-        """The benchmark score: per-instance returns summed left to right, divided by n."""
+        """The benchmark score: per-instance returns summed left to right, divided by n.
+
+        Raises:
+            DSLSyntaxError: ``program`` is text that does not parse.
+        """
         return mean_return(self.returns(program), self.n)
 
     @abstractmethod
     def rollout(self, program: Program | str, instance: int = 0, trace: bool = True) -> Rollout:
-        """Run one episode on instance ``instance`` (0-based), optionally recording a trace."""
+        """Run one episode on instance ``instance`` (0-based), optionally recording a trace.
+
+        Raises:
+            DSLSyntaxError: ``program`` is text that does not parse.
+            ConfigError: ``instance`` is out of range.
+        """
 
     # -- drawing: each domain draws itself; callers never dispatch on ``domain`` ----------
     def render_text(self, instance: int = 0) -> str | None:

@@ -223,14 +223,128 @@ def offenders(folders: Iterable[Path]) -> list[Offender]:
     return sorted(out, key=lambda o: (o.path, o.line))
 
 
+def documented_errors(doc: str, errors: Iterable[str]) -> set[str]:
+    """The project errors a docstring's ``Raises:`` section names."""
+    known, found, inside = set(errors), set(), False
+    for line in doc.splitlines():
+        if line.strip() == "Raises:":
+            inside = True
+        elif inside and line and not line.startswith(" ") and line.rstrip().endswith(":"):
+            inside = False  # the next section
+        elif inside:
+            head = line.strip().split(":", 1)[0].split(".")[-1]
+            if head in known:
+                found.add(head)
+    return found
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@functools.cache
+def _index() -> dict[str, tuple[ast.Module, dict[str, tuple[str, str]]]]:
+    """Every module of the tree: dotted name -> (tree, imported name -> (module, name))."""
+    out = {}
+    for path in _python_files([ROOT / name for name in ("agent", "envs", "search", "evals")]):
+        tree = ast.parse(path.read_text())
+        imports = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    imports[alias.asname or alias.name] = (node.module, alias.name)
+        out[_module_name(path)] = (tree, imports)
+    return out
+
+
+def _definition(module: str, name: str, depth: int = 0) -> ast.AST | None:
+    """The function or class ``name`` of ``module``, following re-exports a few steps."""
+    entry = _index().get(module)
+    if entry is None or depth > 3:
+        return None
+    tree, imports = entry
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
+            return node
+    if name in imports:
+        return _definition(*imports[name], depth + 1)
+    return None
+
+
+def _callee_errors(node: ast.AST | None, errors: dict[str, set[str]]) -> set[str]:
+    if isinstance(node, ast.FunctionDef):
+        return documented_errors(ast.get_docstring(node) or "", errors)
+    if isinstance(node, ast.ClassDef):  # a constructor: the class's or __init__'s section
+        found = documented_errors(ast.get_docstring(node) or "", errors)
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                found |= documented_errors(ast.get_docstring(item) or "", errors)
+        return found
+    return set()
+
+
+def escaping(folders: Iterable[Path]) -> list[Offender]:
+    """Public functions with no ``Raises:`` that call a project function documenting errors.
+
+    One level of calls is followed: a function of the same module, a name imported from a
+    project module (re-exports followed), a project class (its constructor) or ``self.method``;
+    a call inside a ``try`` that catches the error is not counted. Whether the error can
+    really escape (the arguments may rule it out) needs a human reading: this is a list to
+    read, not a test.
+
+    Args:
+        folders: Folders (searched for ``*.py``) or single files under the repository.
+
+    Returns:
+        The functions, with the errors their callees document.
+    """
+    errors = error_classes(_tree_classes())
+    out: list[Offender] = []
+    for path in _python_files(folders):
+        module = _module_name(path)
+        tree, _ = _index()[module]
+        for func, owner in _public_functions(tree):
+            if _documented(func, owner):
+                continue
+            found: set[str] = set()
+            for node, tries in _own_nodes(func):
+                if not isinstance(node, ast.Call):
+                    continue
+                target = None
+                if isinstance(node.func, ast.Name):
+                    target = _definition(module, node.func.id)
+                elif (
+                    owner is not None
+                    and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "self"
+                ):
+                    target = next((i for i in owner.body if isinstance(i, ast.FunctionDef)
+                                   and i.name == node.func.attr), None)  # fmt: skip
+                found |= {e for e in _callee_errors(target, errors)
+                          if not _caught(errors[e], tries)}  # fmt: skip
+            if found:
+                name = f"{owner.name}.{func.name}" if owner else func.name
+                shown = str(path.relative_to(ROOT))
+                out.append(Offender(shown, func.lineno, name, tuple(sorted(found))))
+    return out
+
+
 def main(argv: list[str]) -> int:
-    """Print the offenders under the folders named in ``argv``; 1 when there is one."""
-    folders = [Path(a).resolve() for a in argv] or [ROOT / "agent", ROOT / "envs"]
-    found = offenders(folders)
+    """Print the offenders under the folders named in ``argv``; 1 when there is one.
+
+    With ``--calls`` first, list instead the public functions without ``Raises:`` whose
+    callees document errors (:func:`escaping`), always exiting 0.
+    """
+    calls = bool(argv) and argv[0] == "--calls"
+    folders = [Path(a).resolve() for a in argv[calls:]] or [ROOT / "agent", ROOT / "envs"]
+    found = escaping(folders) if calls else offenders(folders)
     for offender in found:
-        print(offender)
-    print(f"{len(found)} public functions raise without a Raises: section", file=sys.stderr)
-    return 1 if found else 0
+        print(str(offender).replace(" raises ", " calls what raises " if calls else " raises "))
+    what = "call what raises" if calls else "raise"
+    print(f"{len(found)} public functions {what} without a Raises: section", file=sys.stderr)
+    return 1 if found and not calls else 0
 
 
 if __name__ == "__main__":

@@ -136,5 +136,9 @@ def to_python_with_lines(
 def to_python(
     program: Program | str, domain: str = "karel", *, name: str = "run", indent: int = 4
 ) -> str:
-    """Print a program as Python source (a ``def run():`` function), ending with a newline."""
+    """Print a program as Python source (a ``def run():`` function), ending with a newline.
+
+    Raises:
+        DSLSyntaxError: ``program`` is text that does not parse.
+    """
     return to_python_with_lines(program, domain, name=name, indent=indent).text

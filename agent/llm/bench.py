@@ -119,6 +119,9 @@ def run_model(
     """Start one server per build, time ``args.repeat`` answers each, interleaved run by run.
 
     Interleaving spreads a shared machine's changing load evenly over the builds compared.
+
+    Raises:
+        LLMError: A server cannot start or answer (``RuntimeCrashed`` when it dies).
     """
     servers: dict[str, local_server.LocalServer] = {}
     rows = []

@@ -78,6 +78,9 @@ class Gateway:
         transport: Replaces ``litellm.completion`` (tests pass a scripted function).
         sleep: How retries wait (tests pass a recorder).
         show_progress: Report embedded-model assembly and loading on stderr.
+
+    Raises:
+        ConfigError: ``config`` names an embedded model that does not exist.
     """
 
     def __init__(

@@ -24,6 +24,11 @@ def solve_job(
 
     Returns:
         The ``SolveResult``.
+
+    Raises:
+        TaskNotFound: No task fits the description.
+        ConfigError: Invalid options.
+        CacheMiss: Replay-only mode found an answer missing from the cache.
     """
     from agent import solve
 

@@ -297,6 +297,10 @@ def main(
         server_pid: The server's process id; the job stops when that process is gone.
         env: Environment variables to set first (a fork server keeps the environment it
             started with, so settings of the service travel this way).
+
+    Raises:
+        ConfigError: The job database cannot be opened (the server checked it at start, so
+            only when it was damaged since).
     """
     os.environ.update(env or {})
     # Ctrl-C in a terminal reaches the whole process group; the server decides our fate.

@@ -206,7 +206,11 @@ def parse(text: str, domain: str = "karel") -> Program:
 
 
 def ensure_program(program: Program | str, domain: str = "karel") -> Program:
-    """Return ``program`` parsed if it is text, unchanged if it is already a Program."""
+    """Return ``program`` parsed if it is text, unchanged if it is already a Program.
+
+    Raises:
+        DSLSyntaxError: ``program`` is text that does not parse.
+    """
     if isinstance(program, Program):
         return program
     return parse(program, domain)

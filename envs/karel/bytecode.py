@@ -210,6 +210,9 @@ def compile_batch(programs: list[Program]) -> tuple[np.ndarray, np.ndarray, int,
         ``code[starts[k]:starts[k + 1]]`` and its jump targets are relative to ``starts[k]``;
         ``max_slots`` and ``max_free`` are the most REPEAT counters and call-free WHILE nodes
         (see :func:`compile_words`) any one program has.
+
+    Raises:
+        ProgramRuntimeError: A program uses an action or perception Karel does not have.
     """
     chunks: list[int] = []
     starts = np.empty(len(programs) + 1, dtype=np.int64)

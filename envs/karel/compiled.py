@@ -287,7 +287,12 @@ class CompiledKarelEvaluator:
         return self._out1[0].tolist()
 
     def returns_many(self, programs: Iterable[Program | str]) -> list[list[float]]:
-        """Returns of many programs in one kernel call (cheaper than one call each)."""
+        """Returns of many programs in one kernel call (cheaper than one call each).
+
+        Raises:
+            DSLSyntaxError: A program is text that does not parse.
+            ProgramRuntimeError: A program uses a token Karel does not have.
+        """
         parsed = [p if isinstance(p, Program) else parse(p, "karel") for p in programs]
         if not parsed:
             return []
@@ -298,7 +303,12 @@ class CompiledKarelEvaluator:
         return out.tolist()
 
     def evaluate(self, program: Program | str) -> float:
-        """Mean return, summed left to right in instance order and divided by n (spec §2)."""
+        """Mean return, summed left to right in instance order and divided by n (spec §2).
+
+        Raises:
+            DSLSyntaxError: ``program`` is text that does not parse.
+            ProgramRuntimeError: The program uses a token Karel does not have.
+        """
         return mean_return(self.returns(program), self.n)
 
 

@@ -48,6 +48,10 @@ class KarelGymEnv(gym.Env):
         max_steps: Actions per episode before truncation.
         render_mode: ``"ansi"`` (text) or ``"rgb_array"`` (an image), or None.
         **options: :class:`~envs.karel.KarelOptions` fields.
+
+    Raises:
+        TaskNotFound: An unknown task name.
+        ConfigError: An invalid option.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}

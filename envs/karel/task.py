@@ -194,7 +194,12 @@ class KarelTask(Task):
         return frames
 
     def run(self, program: Program, instance: int, trace: bool = False) -> RunResult:
-        """One episode with the reference interpreter (its world is discarded)."""
+        """One episode with the reference interpreter (its world is discarded).
+
+        Raises:
+            ConfigError: ``instance`` is out of range.
+            ProgramRuntimeError: The program uses an action or perception Karel lacks.
+        """
         inst = self._instance(instance)
         world = self.spec.world(inst, self.options)
         episode = self.spec.start(inst)
