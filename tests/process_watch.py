@@ -54,14 +54,27 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-def wait_until(condition: Callable[[], bool], deadline_s: float, what: str) -> float:
+def wait_until(
+    condition: Callable[[], bool],
+    deadline_s: float,
+    what: str,
+    running: subprocess.Popen[bytes] | None = None,
+) -> float:
     """Poll ``condition`` until it holds; returns the seconds it took.
 
+    Args:
+        condition: What to wait for.
+        deadline_s: How long to wait at most.
+        what: Says what failed, in the error.
+        running: A process that must not end while we wait (its end fails at once).
+
     Raises:
-        AssertionError: It did not hold within ``deadline_s`` seconds.
+        AssertionError: It did not hold within ``deadline_s`` seconds, or ``running`` ended.
     """
     started = time.monotonic()
     while not condition():
+        if running is not None and running.poll() is not None:
+            raise AssertionError(f"{what}: the command ended (exit code {running.returncode})")
         if time.monotonic() - started > deadline_s:
             raise AssertionError(f"{what}: not within {deadline_s:.0f} s")
         time.sleep(0.05)

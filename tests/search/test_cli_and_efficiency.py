@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from process_watch import (
+
+from agent.cli import main
+from envs.dsl import parse
+from search.efficiency import by_task_markdown, markdown, report, run_benchmark, summarise
+from search.efficiency import main as efficiency_main
+from tests.process_watch import (
     START_DEADLINE_S,
     group_members,
     kill_group,
@@ -18,11 +23,6 @@ from process_watch import (
     text_of,
     wait_until,
 )
-
-from agent.cli import main
-from envs.dsl import parse
-from search.efficiency import by_task_markdown, markdown, report, run_benchmark, summarise
-from search.efficiency import main as efficiency_main
 
 
 def test_cli_search_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -145,7 +145,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_best(
     try:
         # A best_updated event is written from inside the search loop: the search has started.
         wait_until(lambda: "best_updated" in text_of(run_dir / "events.jsonl"),
-                   START_DEADLINE_S, "the search never started")  # fmt: skip
+                   START_DEADLINE_S, "the search never started", proc)  # fmt: skip
         os.killpg(proc.pid, signal.SIGINT)
         wait_until(lambda: proc.poll() is not None and not group_members(proc.pid), 60,
                    "processes left running after Ctrl-C")  # fmt: skip

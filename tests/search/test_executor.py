@@ -10,7 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from process_watch import (
+
+from envs.errors import ConfigError
+from search.executor import as_completed, map_ordered, worker_context
+from tests.process_watch import (
     START_DEADLINE_S,
     group_members,
     kill_group,
@@ -18,9 +21,6 @@ from process_watch import (
     text_of,
     wait_until,
 )
-
-from envs.errors import ConfigError
-from search.executor import as_completed, map_ordered, worker_context
 
 
 def _square(x: int) -> int:
@@ -122,9 +122,9 @@ def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     proc = start_group([sys.executable, "-c", script], stdout, stderr)
     try:
-        wait_until(lambda: "started" in text_of(stdout), START_DEADLINE_S, "never started")
+        wait_until(lambda: "started" in text_of(stdout), START_DEADLINE_S, "never started", proc)
         wait_until(lambda: len(group_members(proc.pid)) >= 3, START_DEADLINE_S,
-                   "the two workers never started")  # fmt: skip
+                   "the two workers never started", proc)  # fmt: skip
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         wait_until(lambda: not group_members(proc.pid), 30, "orphaned workers left running")

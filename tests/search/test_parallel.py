@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from process_watch import (
+from search_fakes import CountingTask
+
+from envs.errors import ConfigError
+from search import SearchConfig, SearchJob, run_many
+from search.parallel import run_job
+from tests.process_watch import (
     START_DEADLINE_S,
     group_members,
     kill_group,
@@ -17,11 +22,6 @@ from process_watch import (
     text_of,
     wait_until,
 )
-from search_fakes import CountingTask
-
-from envs.errors import ConfigError
-from search import SearchConfig, SearchJob, run_many
-from search.parallel import run_job
 
 
 def _jobs() -> list[SearchJob]:
@@ -88,10 +88,10 @@ def test_ctrl_c_to_the_process_group_stops_every_process(tmp_path: Path, inherit
     proc = start_group(command, stdout, stderr, sigint=inherited)
     try:
         wait_until(lambda: "runs to do on 2 worker(s)" in text_of(stderr), START_DEADLINE_S,
-                   "the benchmark never said it started")  # fmt: skip
+                   "the benchmark never said it started", proc)  # fmt: skip
         # The leader and its two workers, each searching.
         wait_until(lambda: len(group_members(proc.pid)) >= 3, START_DEADLINE_S,
-                   "the two workers never started")  # fmt: skip
+                   "the two workers never started", proc)  # fmt: skip
         os.killpg(proc.pid, signal.SIGINT)
         wait_until(lambda: proc.poll() is not None and not group_members(proc.pid), 30,
                           "processes left running after Ctrl-C")  # fmt: skip
