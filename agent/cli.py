@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import select
 import signal
 import sys
 from collections.abc import Iterable, Sequence
@@ -67,10 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from envs.errors import LlmgsError  # only now: --help needs no environment
 
     try:
-        return int(module.run(args) or 0)
+        code = int(module.run(args) or 0)
+        sys.stdout.flush()  # here, so that a reader that went away is handled below
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError as exc:
+        if not _reader_gone():
+            print(f"llmgs {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+            return 1
+        # The reader stopped reading (`llmgs eval list | head -1`): stop quietly, as Unix
+        # tools do, with nothing left to flush into the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool that SIGPIPE ended
     except LlmgsError as exc:
         print(f"llmgs {args.command}: error: {exc}", file=sys.stderr)
         return 1
@@ -79,6 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # full disk): say which path and what to check instead of a traceback.
         print(f"llmgs {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
         return 1
+
+
+def _reader_gone() -> bool:
+    """Whether standard output is a pipe whose reading end was closed (not another pipe)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll() here, or no real stdout
+        return False
 
 
 def describe_os_error(exc: OSError) -> str:

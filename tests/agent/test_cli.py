@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,21 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 def test_a_command_parses_its_own_options() -> None:
     args = build_parser(["search"]).parse_args(["search", "--task", "karel/DoorKey"])
     assert args.command == "search" and args.task == "karel/DoorKey" and args.method == "mosaic"
+
+
+def test_a_reader_that_went_away_ends_the_command_quietly() -> None:
+    # `llmgs eval list | head -1`: the pipe's reader is gone before the listing is written.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "agent.cli", "eval", "list"],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141 and done.stderr == ""
