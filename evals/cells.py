@@ -15,8 +15,8 @@ import os
 import time
 from typing import Any
 
-from envs.errors import ConfigError, LLMError, LlmgsError
-from evals.revision import revision_cell
+from envs.errors import ConfigError, LlmgsError
+from evals.revision import revision_cell, solve_cell
 from evals.rows import TARGET, evals_to_solve, finite, round_summaries, solve_curve, usage_fields
 from evals.suite import Cell
 
@@ -106,32 +106,13 @@ def _search_cell(cell: Cell) -> dict[str, Any]:
 
 
 def _solve_cell(cell: Cell, llm: Any) -> dict[str, Any]:
-    from agent import solve
-
     spec = cell.method
-    options: dict[str, Any] = {"rounds": spec.rounds, "instances": cell.instances, "save": False}
+    options: dict[str, Any] = {"rounds": spec.rounds}
     if spec.samples is not None:
         options["samples"] = spec.samples
     if spec.max_tokens is not None:
         options["max_tokens"] = spec.max_tokens
-    if llm is not None:
-        options["llm"] = llm
-    else:
-        options["model"] = cell.backend
-    model_failures: list[str] = []
-
-    def watch(event: dict[str, Any]) -> None:
-        if event.get("event") == "warning" and event.get("kind") == "llm_failed":
-            model_failures.append(str(event.get("message", "")))
-
-    result = solve(
-        cell.task, task=cell.task, budget=cell.budget, seed=cell.seed, revision=spec.revision,
-        on_event=watch, **options,
-    )  # fmt: skip
-    if model_failures:
-        # solve() carries on without a failed model; a row under the model's name would then
-        # report pure search as that model's result. The cell fails and is retried next run.
-        raise LLMError(f"{cell.backend} failed during the run: {model_failures[0]}")
+    result = solve_cell(cell, llm, budget=cell.budget, revision=spec.revision, **options)
     data = result.to_dict()
     curve, pre_search = solve_curve(data)
     return {

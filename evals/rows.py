@@ -56,8 +56,9 @@ def solve_curve(data: dict[str, Any]) -> tuple[list[list[float]], float | None]:
     """The best-return curve of a solve result over all its evaluations, and the best return
     of the model's programs before search (None with no model or no accepted program).
 
-    Proposals count one evaluation each, in answer order; the search's curve follows, shifted
-    by the number of proposals scored before it.
+    Proposals count one evaluation each, in answer order. The search continues the run's
+    evaluation ledger, so its curve is already on the run's count (it starts with the
+    proposals' own improvements, which are not repeated here).
     """
     curve: list[list[float]] = []
     count, best = 0, None
@@ -72,5 +73,5 @@ def solve_curve(data: dict[str, Any]) -> tuple[list[list[float]], float | None]:
     for c, b in search.get("curve", []):
         if best is None or b > best:
             best = b
-            curve.append([count + int(c), float(b)])
+            curve.append([int(c), float(b)])
     return curve, finite(pre_search)

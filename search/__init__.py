@@ -9,12 +9,15 @@ The public API:
   :func:`scheduled_hill_climbing`, :func:`llmgs_search`, :func:`random_search` (and the
   generic :func:`search`): each returns a frozen :class:`SearchResult` with the paper's
   evaluation count, the unique count, the curve and the held-out return.
+- :class:`Evaluator`: the evaluation ledger (paper counting, exact budget, cache), which
+  ``solve()`` scores the model's proposals on and hands to the search (``ledger=``).
 - :class:`SearchConfig`: every setting of a run; :func:`run_many` / :class:`SearchJob`: many
   independent searches on a process pool or Ray.
 
 ``search`` never imports an LLM library.
 """
 
+from search.budget import Evaluator
 from search.config import METHODS, SearchConfig
 from search.methods import (
     hill_climbing,
@@ -30,7 +33,8 @@ from search.schedule import k_schedule
 from search.space import neighbour, neighbours, random_program, within_limits
 
 __all__ = [
-    "METHODS", "SearchConfig", "SearchJob", "SearchResult", "SkippedSeed", "hill_climbing",
-    "k_schedule", "llmgs_search", "mosaic_search", "neighbour", "neighbours", "random_program",
-    "random_search", "run_many", "scheduled_hill_climbing", "search", "within_limits",
+    "METHODS", "Evaluator", "SearchConfig", "SearchJob", "SearchResult", "SkippedSeed",
+    "hill_climbing", "k_schedule", "llmgs_search", "mosaic_search", "neighbour", "neighbours",
+    "random_program", "random_search", "run_many", "scheduled_hill_climbing", "search",
+    "within_limits",
 ]  # fmt: skip

@@ -9,6 +9,12 @@ count. It also tracks the best program and the improvement curve.
 The cache is keyed by a 64-bit BLAKE2b digest of the canonical program text: 16 bytes per
 entry instead of the text, so it can be checkpointed cheaply. Two different programs would
 share a key with probability about n^2 / 2^65 (1e-8 at half a million programs).
+
+It is the one ledger of a ``solve()`` run: the model's proposals are scored with
+:meth:`Evaluator.score` (counted like any evaluation, their per-instance returns kept), and the
+same evaluator is then handed to the search (``search(..., ledger=...)``), which continues its
+count and budget and takes a pre-scored seed program at its recorded returns instead of
+scoring it again (:meth:`Evaluator.prescored`).
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from envs.dsl.ast import Program
-from envs.errors import BudgetExceeded
-from envs.task import Task
+from envs.errors import BudgetExceeded, ConfigError
+from envs.task import Task, mean_return
 
 BatchEvaluate = Callable[[Sequence[Program]], list[float]]
 
@@ -36,7 +42,7 @@ class Solved(Exception):  # noqa: N818 - control flow, not an error
 
 
 class Evaluator:
-    """Counts, caches and budgets the evaluations of one search run.
+    """Counts, caches and budgets the evaluations of one run (the evaluation ledger).
 
     Args:
         task: The task whose ``evaluate`` scores programs.
@@ -68,6 +74,8 @@ class Evaluator:
         self.best_return = float("-inf")
         self.best_program = ""
         self.curve: list[tuple[int, float]] = []
+        # Per-instance returns of the programs scored with score(), by canonical text.
+        self.scored: dict[str, tuple[float, ...]] = {}
 
     @property
     def unique(self) -> int:
@@ -108,6 +116,54 @@ class Evaluator:
         if score is None:
             score = precomputed if precomputed is not None else self.task.evaluate(program)
             self.computed += 1
+        self._count(key, text, score)
+        if score >= self.target:
+            raise Solved(text)
+        return score
+
+    def score(self, text: str) -> float | None:
+        """Count one evaluation of a program proposed outside the search (a model's answer).
+
+        Counted and cached like :meth:`evaluate` (a repeated program still counts 1), but it
+        returns None instead of raising once the budget is used up and never raises
+        :class:`Solved`: the caller decides what a program at the target means. The
+        per-instance returns are kept, so that a search handed this ledger starts from the
+        program without scoring it again (:meth:`prescored`).
+
+        Args:
+            text: Canonical DSL text of the program.
+
+        Returns:
+            Its mean return, or None when the budget is used up (nothing was counted).
+        """
+        if self.count >= self.budget:
+            return None
+        returns = self.scored.get(text)
+        if returns is None:
+            returns = tuple(self.task.returns(text))
+            self.computed += 1
+            self.scored[text] = returns
+        value = mean_return(returns, self.task.n)
+        self._count(program_key(text), text, value)
+        return value
+
+    def prescored(self, text: str) -> tuple[float, tuple[float, ...]] | None:
+        """Mean and per-instance returns of a program scored with :meth:`score`, or None.
+
+        Taking them counts nothing: the program was counted when it was scored.
+
+        Raises:
+            Solved: The program had reached the target return.
+        """
+        returns = self.scored.get(text)
+        if returns is None:
+            return None
+        value = mean_return(returns, self.task.n)
+        if value >= self.target:
+            raise Solved(text)
+        return value, returns
+
+    def _count(self, key: int, text: str, score: float) -> None:
         self.cache[key] = score
         self.count += 1
         if self.on_count is not None:
@@ -118,15 +174,49 @@ class Evaluator:
             self.curve.append((self.count, score))
             if self.on_best is not None:
                 self.on_best(self.count, score, text)
-        if score >= self.target:
-            raise Solved(text)
-        return score
+
+    # -- handing the ledger to a search ------------------------------------------------------
+    def lend(
+        self,
+        task: Task,
+        budget: int,
+        target: float,
+        on_best: Callable[[int, float, str], None] | None,
+    ) -> dict[str, Any]:
+        """Let a search continue this ledger; returns what :meth:`give_back` restores.
+
+        The search evaluates on ``task`` (the same task, possibly wrapped, e.g. to be
+        cancelled), may count ``budget`` more evaluations (never beyond this ledger's own
+        budget), stops at ``target`` and reports improvements to ``on_best``.
+
+        Raises:
+            ConfigError: ``task`` is another task (other id, instances or seed) than the
+                ledger's, whose cached returns would then be wrong.
+        """
+        mine = (self.task.id, self.task.n, self.task.seed)
+        if (task.id, task.n, task.seed) != mine:
+            raise ConfigError(
+                f"the ledger scores {mine}, the search was given {(task.id, task.n, task.seed)}"
+            )
+        lent = {
+            "task": self.task, "budget": self.budget, "target": self.target,
+            "on_best": self.on_best, "on_count": self.on_count,
+        }  # fmt: skip
+        self.task, self.target, self.on_best = task, target, on_best
+        self.budget = min(self.budget, self.count + budget)
+        return lent
+
+    def give_back(self, lent: dict[str, Any]) -> None:
+        """Restore the settings :meth:`lend` changed (the counts, cache and best stay)."""
+        for name, value in lent.items():
+            setattr(self, name, value)
 
     # -- checkpoint support -----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """Counters and best (JSON-ready); the cache is saved separately by :meth:`cache_arrays`."""
         return {
             "count": self.count,
+            "budget": self.budget,
             "best_return": self.best_return,
             "best_program": self.best_program,
             "curve": [list(p) for p in self.curve],
@@ -141,6 +231,7 @@ class Evaluator:
     def restore(self, state: dict[str, Any], keys: np.ndarray, values: np.ndarray) -> None:
         """Inverse of :meth:`state` and :meth:`cache_arrays`."""
         self.count = int(state["count"])
+        self.budget = int(state.get("budget", self.budget))  # older checkpoints lack it
         self.best_return = float(state["best_return"])
         self.best_program = str(state["best_program"])
         self.curve = [(int(c), float(b)) for c, b in state["curve"]]

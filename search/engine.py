@@ -46,10 +46,19 @@ class SearchRun:
         method: ``"hc"``, ``"shc"``, ``"random"`` or ``"llmgs"``.
         config: Settings.
         on_event: Optional callback receiving every event dict.
+        ledger: An evaluator to continue (``solve()`` scores the model's proposals on it):
+            the search counts ``config.budget`` more evaluations on it, its events and result
+            carry the ledger's count, and seed programs scored on it before are taken at
+            their recorded returns, not scored again. None: a new one.
     """
 
     def __init__(
-        self, task: Task, method: str, config: SearchConfig, on_event: OnEvent | None
+        self,
+        task: Task,
+        method: str,
+        config: SearchConfig,
+        on_event: OnEvent | None,
+        ledger: Evaluator | None = None,
     ) -> None:
         self.task, self.method, self.config = task, method, config
         self.domain = task.domain
@@ -60,7 +69,16 @@ class SearchRun:
         sinks = [s for s in (self._log, on_event) if s is not None]
         self.emit = Emitter(sinks, method=method, task=task.id, seed=config.seed)
         self.progress: Progress | None = None
-        self.ev = Evaluator(task, config.budget, config.target, config.use_cache, self._on_best)
+        self._lent: dict[str, Any] | None = None
+        # The k schedule counts this search's own evaluations plus the pre-scored seeds it
+        # took (as if it had scored them itself), so a handed ledger changes no climb.
+        self.base = ledger.count if ledger is not None else 0
+        self.taken = 0
+        if ledger is None:
+            self.ev = Evaluator(task, config.budget, config.target, config.use_cache, self._on_best)
+        else:
+            self.ev = ledger
+            self._lent = ledger.lend(task, config.budget, config.target, self._on_best)
         self.climbs = 0
         self.init: str | None = None
         self.queue: list[str] = []
@@ -73,6 +91,21 @@ class SearchRun:
         self._snapshot: dict[str, Any] | None = None
         self._last_save = time.monotonic()
         self._save_failed = False
+
+    def schedule_count(self) -> int:
+        """The count Scheduled HC's k follows: this search's evaluations and taken seeds."""
+        return self.ev.count - self.base + self.taken
+
+    def take_prescored(self, text: str) -> tuple[float, tuple[float, ...]] | None:
+        """A seed's recorded (mean, per-instance returns) on a handed ledger, or None.
+
+        Raises:
+            Solved: The seed had reached the target return.
+        """
+        known = self.ev.prescored(text) if self._lent is not None else None
+        if known is not None:
+            self.taken += 1
+        return known
 
     # -- events ------------------------------------------------------------------------------
     def _on_best(self, count: int, best: float, text: str) -> None:
@@ -131,7 +164,9 @@ class SearchRun:
                 self.skipped.append(SkippedSeed(index, str(seed)[:200], str(exc)))
                 self.emit("seed_skipped", index=index, reason=str(exc))
         for program in usable:
-            self.seed_returns.append(self.ev.evaluate(program))
+            known = self.take_prescored(str(program))  # a proposal scored on a handed ledger
+            value = known[0] if known is not None else self.ev.evaluate(program)
+            self.seed_returns.append(value)
         order = sorted(range(len(usable)), key=lambda i: -self.seed_returns[i])
         self.queue = [str(usable[i]) for i in order]
         self.seeds_done = True
@@ -142,7 +177,7 @@ class SearchRun:
         config = self.config
         if self.method == "llmgs" and self.queue:
             start = self.queue[self.climbs % len(self.queue)]
-            return ensure_program(start, self.domain), config.scheduled_k(self.ev.count)
+            return ensure_program(start, self.domain), config.scheduled_k(self.schedule_count())
         if self.climbs == 0 and self.init is not None:
             start = ensure_program(self.init, self.domain)
         else:
@@ -151,7 +186,7 @@ class SearchRun:
             return start, config.k
         if self.method == "random":
             return start, 0
-        return start, config.scheduled_k(self.ev.count)
+        return start, config.scheduled_k(self.schedule_count())
 
     # -- checkpoints -------------------------------------------------------------------------
     def snapshot(self) -> None:
@@ -166,6 +201,8 @@ class SearchRun:
             "evaluator": self.ev.state(),
             "cache_len": len(self.ev.cache),
             "climbs": self.climbs,
+            "base": self.base,
+            "taken": self.taken,
             "init": self.init,
             "queue": list(self.queue),
             "seeds_done": self.seeds_done,
@@ -205,6 +242,7 @@ class SearchRun:
         checkpoint.set_rng_state(self.rng, state["rng"])
         self.ev.restore(state["evaluator"], keys, values)
         self.climbs, self.init = state["climbs"], state["init"]
+        self.base, self.taken = state.get("base", 0), state.get("taken", 0)  # older: no ledger
         self.queue, self.seeds_done = state["queue"], state["seeds_done"]
         self.seed_returns = state["seed_returns"]
         self.skipped = [SkippedSeed(**s) for s in state["skipped"]]
@@ -213,7 +251,10 @@ class SearchRun:
         return True
 
     def close(self) -> None:
-        """Release the pool, progress bar and event log."""
+        """Release the pool, progress bar and event log; give a handed ledger back."""
+        if self._lent is not None:
+            self.ev.give_back(self._lent)
+            self._lent = None
         if self.pool is not None:
             self.pool.close()
         if self.progress is not None:
@@ -271,8 +312,8 @@ def execute(run: SearchRun, seeds: list[Program | str] | None) -> SearchResult:
         finished = (run.run_dir / checkpoint.RESULT_FILE).read_text(encoding="utf-8")
         run.close()
         return SearchResult.from_json(finished)
-    run.emit("run_started", budget=run.config.budget, resumed=resumed, evaluations=run.ev.count)
-    run.progress = Progress(run.config.budget, run.ev.count, run.config.progress, run.task.id)
+    run.emit("run_started", budget=run.ev.budget, resumed=resumed, evaluations=run.ev.count)
+    run.progress = Progress(run.ev.budget, run.ev.count, run.config.progress, run.task.id)
     run.ev.on_count = run.progress.count
     try:
         if run.method == "mosaic":
@@ -308,7 +349,7 @@ def _result(run: SearchRun, reason: str) -> SearchResult:
         method=run.method,
         task_id=run.task.id,
         seed=run.config.seed,
-        budget=run.config.budget,
+        budget=ev.budget,
         best_program=ev.best_program,
         best_return=ev.best_return,
         evaluations=ev.count,

@@ -20,6 +20,7 @@ from envs.dsl.ast import Program
 from envs.dsl.parser import ensure_program
 from envs.errors import ConfigError
 from envs.task import Task
+from search.budget import Evaluator
 from search.config import METHODS, SearchConfig
 from search.engine import SearchRun, execute
 from search.pool import EvalPool
@@ -45,6 +46,7 @@ def search(
     library: Sequence[Program | str] | None = None,
     config: SearchConfig | None = None,
     on_event: OnEvent | None = None,
+    ledger: Evaluator | None = None,
 ) -> SearchResult:
     """Run one search with any method (the entry point of the CLI and of :func:`run_many`).
 
@@ -60,19 +62,26 @@ def search(
         config: Settings (budget, seed, schedule, run folder, ...); defaults when None.
         on_event: Called with every event dict (run_started, best_updated, climb_started,
             checkpoint, run_finished, seed_skipped).
+        ledger: An :class:`~search.budget.Evaluator` to continue instead of a new one (what
+            ``solve()`` scored the model's proposals on): the search may count
+            ``config.budget`` more evaluations on it; its events, k schedule and result
+            (evaluations, unique, curve, budget) carry the ledger's counts; a seed program
+            the ledger scored with ``Evaluator.score`` is taken at its recorded return and
+            not counted again.
 
     Returns:
         The frozen result.
 
     Raises:
-        ConfigError: Unknown method or invalid settings, or a checkpoint of another run.
+        ConfigError: Unknown method or invalid settings, a checkpoint of another run, or a
+            ledger of another task.
         DSLSyntaxError: ``init`` does not parse.
     """
     if method not in METHODS:
         raise ConfigError(f"unknown search method {method!r}; choose one of {', '.join(METHODS)}")
     task = resolve_task(task)
     config = config if config is not None else SearchConfig()
-    run = SearchRun(task, method, config, on_event)
+    run = SearchRun(task, method, config, on_event, ledger)
     if init is not None:
         run.init = str(ensure_program(init, task.domain))
     run.library = list(library or [])
@@ -91,18 +100,20 @@ def mosaic_search(
     seed: int | None = None,
     config: SearchConfig | None = None,
     on_event: OnEvent | None = None,
+    ledger: Evaluator | None = None,
 ) -> SearchResult:
     """Mosaic search (:mod:`search.mosaic`): structural edits, fragments, lexicase restarts.
 
     Climbs first from ``init`` and the seed programs (in order), then from perturbed archive
     programs chosen by lexicase selection or from random programs. ``library`` programs (e.g.
     every accepted model answer) only supply fragments to splice in; seeds do both. Programs
-    that do not parse are skipped and listed in ``result.skipped_seeds``.
+    that do not parse are skipped and listed in ``result.skipped_seeds``. ``ledger``: see
+    :func:`search` (a pre-scored seed's climb starts from its recorded returns).
     """
     cfg = _config(config, budget=budget, seed=seed)
     return search(
         task, "mosaic", init=init, seed_programs=seed_programs, library=library, config=cfg,
-        on_event=on_event,
+        on_event=on_event, ledger=ledger,
     )  # fmt: skip
 
 
@@ -138,14 +149,15 @@ def scheduled_hill_climbing(
     seed: int | None = None,
     config: SearchConfig | None = None,
     on_event: OnEvent | None = None,
+    ledger: Evaluator | None = None,
 ) -> SearchResult:
     """Scheduled HC: hill climbing whose k grows with the evaluations done (spec §6.5).
 
     k is fixed per climb from the global counter at its start (32 -> 2048 by default).
-    Later climbs restart from random programs.
+    Later climbs restart from random programs. ``ledger``: see :func:`search`.
     """
     cfg = _config(config, budget=budget, seed=seed)
-    return search(task, "shc", init=init, config=cfg, on_event=on_event)
+    return search(task, "shc", init=init, config=cfg, on_event=on_event, ledger=ledger)
 
 
 def llmgs_search(
@@ -156,16 +168,20 @@ def llmgs_search(
     seed: int | None = None,
     config: SearchConfig | None = None,
     on_event: OnEvent | None = None,
+    ledger: Evaluator | None = None,
 ) -> SearchResult:
     """The LLM-GS loop (spec §6.6): evaluate the seeds, then cycle Scheduled HC from them.
 
     The seed programs (e.g. an LLM's proposals) are evaluated in order, sorted by return
     (stable, best first), and Scheduled HC climbs from each in turn, cycling until the budget
     is used or a program reaches the target. Seeds that do not parse are skipped and listed
-    in ``result.skipped_seeds``; with no usable seed it climbs from random programs.
+    in ``result.skipped_seeds``; with no usable seed it climbs from random programs. With a
+    ``ledger`` (see :func:`search`), seeds it already scored are not evaluated again.
     """
     cfg = _config(config, budget=budget, seed=seed)
-    return search(task, "llmgs", seed_programs=seed_programs, config=cfg, on_event=on_event)
+    return search(
+        task, "llmgs", seed_programs=seed_programs, config=cfg, on_event=on_event, ledger=ledger
+    )
 
 
 def random_search(

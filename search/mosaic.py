@@ -196,8 +196,7 @@ class Mosaic:
         run.climbs += 1
         run.emit("climb_started", climb=run.climbs, k=k, evaluations=self.ev.count)
         text = str(start)
-        prescored = getattr(self.ev, "prescored", None)
-        known = prescored(text) if from_seed and prescored is not None else None
+        known = run.take_prescored(text) if from_seed else None
         value, rets = known if known is not None else self.score(start, text)
         if from_seed:
             run.seed_returns.append(value)
@@ -341,7 +340,7 @@ class Mosaic:
                 raise BudgetExceeded(f"evaluation budget of {self.run.config.budget} used up")
             from_seed = bool(self.seeds)
             start = self.next_start()
-            k = self.run.config.scheduled_k(self.ev.count)
+            k = self.run.config.scheduled_k(self.run.schedule_count())
             self.remember(self.climb(start, k, from_seed))
 
 

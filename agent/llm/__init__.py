@@ -27,7 +27,7 @@ from agent.llm.types import (
     Message,
     SamplingSettings,
 )
-from agent.llm.usage import Usage, UsageMeter
+from agent.llm.usage import MeteredLLM, Usage, UsageMeter
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -38,6 +38,7 @@ __all__ = [
     "Gateway",
     "LLMConfig",
     "Message",
+    "MeteredLLM",
     "SamplingSettings",
     "ScriptedCall",
     "ScriptedLLM",

@@ -5,8 +5,9 @@ With ``SolveConfig.loop_rounds = k > 0`` the search budget left after the propos
 program so far, its return on each instance and the trace of its worst instance (the
 ``execution_trace`` feedback of :mod:`agent.pipeline.revision`, not a second formatter), asked
 for different programs on the same sampling path as the first round (grammar for local
-models), those are scored through the same ledger, and the search resumes on the next slice
-seeded with the new answers and the previous best. ``k`` bounds the model rounds, so the
+models, :meth:`~agent.pipeline.rounds.Rounds.ask`), those are scored on the run's one ledger,
+and the search resumes on the next slice (continuing that ledger: its count, cache and k
+schedule) seeded with the new answers and the previous best. ``k`` bounds the model rounds, so the
 model calls. With ``k = 0`` (default) this is one search with the whole budget, as before.
 """
 
@@ -15,9 +16,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.pipeline.revision import Feedback, revision_messages
-from agent.pipeline.sampling import Scorer, propose, uses_examples, uses_grammar
+from agent.pipeline.sampling import uses_examples, uses_grammar
 from envs.errors import CacheMiss, LLMError
 from envs.task import Task
+from search.budget import Evaluator
 
 if TYPE_CHECKING:
     from agent.pipeline.solver import _Run
@@ -47,48 +49,44 @@ def loop_feedback(
 
 
 def search_with_loop(
-    run: _Run, task: Task, inner: Task, prompt: Any, scorer: Scorer, budget: int
+    run: _Run, task: Task, inner: Task, prompt: Any, ledger: Evaluator, budget: int
 ) -> None:
     """Search with the budget left; with ``loop_rounds``, ask the model when a slice stalls.
 
     Raises:
         CacheMiss: Replay-only mode found a loop answer missing from the cache.
     """
-    cfg = run.cfg
-    rounds = cfg.loop_rounds if run.llm is not None else 0
+    cfg, proposals = run.cfg, run.proposals
+    rounds = cfg.loop_rounds if proposals is not None else 0
     if rounds == 0:
-        run.run_search(task, budget - scorer.count, scorer.count)
+        run.run_search(task, budget - ledger.count)
         return
     new_seeds: list[str] | None = None
     for k in range(rounds + 1):
-        spent = scorer.count + run.search_evals
-        left = budget - spent
-        run.run_search(task, left // (rounds + 1 - k), spent, seeds=new_seeds)
-        if run.stop_reason in ("solved", "cancelled") or run.stopped() or k == rounds:
+        # Proposals and search share the ledger's one budget; each slice gets its share.
+        left = budget - ledger.count
+        run.run_search(task, left // (rounds + 1 - k), seeds=new_seeds)
+        if run.stop_reason in ("solved", "cancelled", "rounds") or run.stopped() or k == rounds:
             return
-        if run.llm_failed or run.best is None or run.best[1] >= 1.0:
+        previous_best = run.best
+        if run.llm_failed or previous_best is None or previous_best[1] >= 1.0:
             continue  # nothing to show the model: the next slice searches on
         round_no = cfg.rounds + 1 + k  # sampling seeds apart from the revision rounds'
-        scorer.budget = budget - run.search_evals  # proposals and search share one budget
         try:
             with run.clock.stage(f"loop_{k + 1}"):
                 fb = loop_feedback(
-                    prompt, inner, run.best, cfg.strategy, uses_examples(cfg), uses_grammar(cfg)
-                )
+                    prompt, inner, previous_best, cfg.strategy, uses_examples(cfg),
+                    uses_grammar(cfg),
+                )  # fmt: skip
                 run.emit(
                     "revision_feedback", round=round_no, method=METHOD, feedback=fb.text,
                     program=fb.program, **{"return": fb.value},
                 )  # fmt: skip
-                batch = propose(
-                    run.llm, fb.messages, run._plan(round_no, inner.domain), scorer, run.emit,
-                    round_no=round_no, should_stop=run.stopped,
-                )  # fmt: skip
-                previous_best = run.best
-                run._record(round_no, METHOD, fb.text, batch)
+                batch = proposals.ask(round_no, METHOD, fb.messages, fb.text, run.stopped)
         except CacheMiss:
             raise
         except LLMError as exc:
-            run.model_failed(exc, scorer)
+            run.model_failed(exc)
             continue
         fresh = [p for p, _ in sorted(batch.scored, key=lambda kv: -kv[1])]
         new_seeds = list(dict.fromkeys([*fresh, previous_best[0]]))

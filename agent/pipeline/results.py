@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from agent.llm.usage import Usage
+
 
 @dataclass(frozen=True)
 class StageTiming:
@@ -83,33 +85,6 @@ class RevisionRound:
 
 
 @dataclass(frozen=True)
-class LLMUsageSummary:
-    """What the model calls of a run cost.
-
-    Attributes:
-        model: The model string (None for pure search).
-        calls: Backend requests sent (cache hits are not calls).
-        cache_hits: Completions answered from the completion cache.
-        prompt_tokens: Prompt tokens billed.
-        completion_tokens: Tokens generated.
-        cost_usd: Cost from litellm's offline price map (0 for local and unpriced models).
-        latency_s: Time spent waiting for the backend.
-    """
-
-    model: str | None = None
-    calls: int = 0
-    cache_hits: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class SolveResult:
     """Everything ``agent.solve()`` found and spent.
 
@@ -127,20 +102,24 @@ class SolveResult:
         instance_returns: Its return on each instance.
         solved: Whether ``reward`` reached the target (1.0).
         evaluations: Program evaluations (each program on all instances counts 1, repeats
-            included): proposals scored in every round plus the search's own counting.
-        unique_evaluations: Distinct programs among them.
-        stop_reason: ``"solved"`` (reward >= 1.0), ``"budget"`` (used up) or ``"cancelled"``.
+            included), from the run's one ledger: every proposal scored, in every round,
+            plus what the search counted after them (it never scores a proposal again).
+        unique_evaluations: Distinct programs among them (the same ledger).
+        stop_reason: ``"solved"`` (reward >= 1.0), ``"budget"`` (used up), ``"cancelled"``
+            or ``"rounds"`` (``search_method="none"``: the proposal rounds ended).
         mode: ``"pipeline"`` or ``"agent"``.
         strategy: Prompt strategy (``pythonic_dsl``, ``python`` or ``dsl``).
         revision: Revision method (``none`` or one of the four).
         seed: Seed of the search and of the model's sampling.
         budget: Evaluation budget.
         instances: Task instances (32 in the benchmark).
-        llm: Model usage.
+        llm: Model usage over the run (:class:`~agent.llm.Usage`, with the model's name;
+            ``model`` None for pure search).
         acceptance: Acceptance stats over every answer (``AcceptanceStats.to_dict()``).
         rounds: Proposal rounds, initial first.
         search: The search's summary (method, evaluations, unique, stop reason, climbs,
-            curve) or None when no search ran.
+            curve) or None when no search ran. The search continues the run's ledger, so
+            its counts and curve include the proposals scored before it.
         timings: Wall time per stage.
         run_dir: Folder where the run was saved, if it was.
         warnings: What went wrong without stopping the run, e.g. the model failed and the run
@@ -166,7 +145,7 @@ class SolveResult:
     seed: int
     budget: int
     instances: int
-    llm: LLMUsageSummary = field(default_factory=LLMUsageSummary)
+    llm: Usage = field(default_factory=Usage)
     acceptance: dict[str, Any] = field(default_factory=dict)
     rounds: tuple[RevisionRound, ...] = ()
     search: dict[str, Any] | None = None

@@ -2,7 +2,9 @@
 
 One round of proposals (spec/benchmark.md §7.2): ask for ``n`` answers, convert each one
 (Pythonic-DSL: the Python block exactly, else the model's own DSL), score the accepted programs
-on the task, and ask again for the missing ones up to ``top_up`` more times. Local models are
+on the run's evaluation ledger (:class:`search.Evaluator`: each counts one evaluation, a
+repeated program too, as the paper counts its LLM programs), and ask again for the missing
+ones up to ``top_up`` more times. Local models are
 asked one answer per request, so progress (and tokens/s) shows after every answer; remote ones
 get one request with ``n`` samples, which bills the prompt once.
 """
@@ -18,36 +20,7 @@ from agent.conversion.acceptance import AcceptanceStats, ConversionOutcome, conv
 from agent.events import Emitter
 from agent.llm.types import LLM, SamplingSettings
 from agent.pipeline.support import SolveConfig
-from envs.task import Task, mean_return
-
-
-class Scorer:
-    """Scores programs on the task, counting every evaluation (paper counting) and caching.
-
-    Args:
-        task: The task.
-        budget: Evaluations allowed; :meth:`score` returns None once it is used up.
-    """
-
-    def __init__(self, task: Task, budget: int) -> None:
-        self.task = task
-        self.budget = budget
-        self.count = 0
-        self.values: dict[str, float] = {}
-
-    def score(self, program: str) -> float | None:
-        """Mean return of a canonical program text, or None when the budget is used up."""
-        if self.count >= self.budget:
-            return None
-        self.count += 1
-        if program not in self.values:
-            self.values[program] = mean_return(self.task.returns(program), self.task.n)
-        return self.values[program]
-
-    @property
-    def unique(self) -> int:
-        """Distinct programs scored."""
-        return len(self.values)
+from search.budget import Evaluator
 
 
 @dataclass(frozen=True)
@@ -116,13 +89,16 @@ def propose(
     llm: LLM,
     messages: Sequence[Mapping[str, str]],
     plan: SamplingPlan,
-    scorer: Scorer,
+    ledger: Evaluator,
     emit: Emitter,
     *,
     round_no: int = 0,
     should_stop: Callable[[], bool] | None = None,
 ) -> Batch:
     """Sample one round of programs (see the module docstring).
+
+    Accepted programs are scored with ``ledger.score``; once the ledger's budget is used up
+    they are kept unscored (``Proposal.value`` None).
 
     Raises:
         LLMError: The model failed (CacheMiss in replay-only mode).
@@ -137,7 +113,7 @@ def propose(
                     emit("acceptance", round=round_no, **stats.to_dict())
                 return Batch(tuple(proposals), stats)
             count = min(plan.per_request, wanted)
-            new = _request(llm, messages, plan, scorer, emit, round_no, next_sample, count)
+            new = _request(llm, messages, plan, ledger, emit, round_no, next_sample, count)
             proposals += new
             next_sample += count
             wanted -= count
@@ -154,7 +130,7 @@ def _request(
     llm: LLM,
     messages: Sequence[Mapping[str, str]],
     plan: SamplingPlan,
-    scorer: Scorer,
+    ledger: Evaluator,
     emit: Emitter,
     round_no: int,
     first: int,
@@ -175,10 +151,10 @@ def _request(
         tokens_per_s=round(tokens / seconds, 1) if fresh and seconds > 0 else None,
     )  # fmt: skip
     out = []
-    domain = scorer.task.domain
+    domain = ledger.task.domain
     for k, item in enumerate(answers.items):
         outcome = convert_answer(item.text, domain, plan.strategy)  # type: ignore[arg-type]
-        value = scorer.score(outcome.program) if outcome.program is not None else None
+        value = ledger.score(outcome.program) if outcome.program is not None else None
         emit(
             "candidate", round=round_no, sample=first + k, accepted=outcome.accepted,
             source=outcome.source, program=outcome.program, reason=outcome.reason,

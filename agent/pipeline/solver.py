@@ -1,10 +1,12 @@
 """``solve()``: a task in plain words in, a program and its true return out (LLM-GS).
 
-The pipeline (spec/benchmark.md §6.6, §7): match the task, ask the model for programs, convert
-and score them, run the chosen revision rounds (stopping when a round no longer improves), then
-Scheduled HC from the ranked programs until a return of 1.0 or the budget. ``model=None`` is
-pure search. The returned ``reward`` is always the best program re-evaluated on a freshly built
-task, never a number carried over from the search.
+The pipeline (spec/benchmark.md §6.6, §7): match the task, run the proposal rounds (ask the
+model for programs, convert and score them, revise: :class:`~agent.pipeline.rounds.Rounds`),
+then search from the ranked programs until a return of 1.0 or the budget. ``model=None`` is
+pure search. One evaluation ledger (:class:`search.Evaluator`) counts the whole run: the
+proposals are scored on it and the search continues it, never scoring a proposal again. The
+returned ``reward`` is always the best program re-evaluated on a freshly built task, never a
+number carried over from the search.
 
 Example:
     >>> from agent import solve
@@ -22,29 +24,16 @@ from typing import Any
 
 from agent.events import Emitter, OnEvent
 from agent.llm.types import LLM
+from agent.llm.usage import MeteredLLM, Usage
 from agent.pipeline.loop import search_with_loop
 from agent.pipeline.matching import match_task
-from agent.pipeline.results import LLMUsageSummary, MatchResult, RevisionRound, SolveResult
-from agent.pipeline.revision import revision_messages
+from agent.pipeline.results import MatchResult, SolveResult
+from agent.pipeline.rounds import Rounds
 from agent.pipeline.rundir import RunDir
-from agent.pipeline.sampling import (
-    Batch,
-    SamplingPlan,
-    Scorer,
-    plan_for,
-    propose,
-    uses_examples,
-    uses_grammar,
-)
-from agent.pipeline.support import (
-    DEFAULT_BUDGET_CAP,
-    CancellableTask,
-    MeteredLLM,
-    SolveConfig,
-    StageClock,
-)
+from agent.pipeline.support import DEFAULT_BUDGET_CAP, CancellableTask, SolveConfig, StageClock
 from envs.errors import CacheMiss, LLMError
-from envs.task import Task
+from envs.task import Task, mean_return
+from search.budget import Evaluator
 
 _UNSET: Any = object()
 
@@ -87,12 +76,14 @@ class _Run:
             self.model_name = getattr(getattr(llm, "config", None), "model", "custom")
         self.should_stop = should_stop
         self.clock = StageClock(emit)
-        self.rounds: list[RevisionRound] = []
-        self.batches: list[Batch] = []
+        self.ledger: Evaluator | None = None  # set once the task is known
+        self.proposals: Rounds | None = None  # the proposal rounds (pipeline mode, a model)
         self.search: dict[str, Any] | None = None
-        self.search_evals = self.search_unique = 0
         self.stop_reason = "budget"
-        self.best: tuple[str, float] | None = None
+        # Agent mode keeps its own best and counts (agent.tool_agent); pipeline mode reads both
+        # from the ledger.
+        self.agent_best: tuple[str, float] | None = None
+        self.agent_evals = self.agent_unique = 0
         # After a model failure: the run carries on without the model (see model_failed).
         self.llm_failed = False
         self.salvaged: list[tuple[str, float]] = []
@@ -101,15 +92,25 @@ class _Run:
         self.generation_deadline: float | None = None  # set when the first answer is asked for
         self.generation_spent = False
 
-    def model_failed(self, exc: LLMError, scorer: Scorer | None) -> None:
+    @property
+    def best(self) -> tuple[str, float] | None:
+        """The best program of the run so far and its return (None before any)."""
+        if self.agent_best is not None:
+            return self.agent_best
+        if self.ledger is None or not self.ledger.best_program:
+            return None
+        return self.ledger.best_program, self.ledger.best_return
+
+    def model_failed(self, exc: LLMError) -> None:
         """Carry on without the model: keep the programs scored so far, warn, record why."""
         self.llm_failed = True
-        recorded = {p for rec in self.rounds for p, _ in rec.programs}
-        if scorer is not None:  # answers of the interrupted batch that were already scored
-            self.salvaged = [(p, v) for p, v in scorer.values.items() if p not in recorded]
-        for kv in self.salvaged:
-            if self.best is None or kv[1] > self.best[1]:
-                self.best = kv
+        rounds = self.proposals.rounds if self.proposals is not None else []
+        recorded = {p for rec in rounds for p, _ in rec.programs}
+        if self.ledger is not None:  # answers of the interrupted batch that were already scored
+            n = self.ledger.task.n
+            self.salvaged = [
+                (p, mean_return(r, n)) for p, r in self.ledger.scored.items() if p not in recorded
+            ]
         kept = len(recorded) + len(self.salvaged)
         then = f"search from the {kept} accepted programs" if kept else "pure search"
         message = f"the model failed; carrying on with {then}: {exc}"
@@ -143,128 +144,60 @@ class _Run:
                   "(raise it with --generation-s)", kind="generation_time")  # fmt: skip
         return True
 
-    # -- proposals -----------------------------------------------------------------------------
-    def _plan(self, round_no: int, domain: str) -> SamplingPlan:
-        return plan_for(self.cfg, domain, round_no)  # n, seeds, max_tokens, grammar
-
-    def _record(self, round_no: int, method: str, feedback: str, batch: Batch) -> bool:
-        scored = batch.scored
-        best = max(scored, key=lambda kv: kv[1], default=None)
-        improved = best is not None and (self.best is None or best[1] > self.best[1])
-        if improved:
-            self.best = best
-        rec = RevisionRound(
-            round=round_no, method=method, feedback=feedback, answers=len(batch.proposals),
-            accepted=batch.stats.accepted, programs=tuple(scored),
-            best_program=best[0] if best else "", best_return=best[1] if best else float("-inf"),
-            improved=improved,
-        )  # fmt: skip
-        self.rounds.append(rec)
-        self.batches.append(batch)
-        self.emit(
-            "revision_round", round=round_no, method=method, programs=len(scored),
-            best_program=rec.best_program, best_return=best[1] if best else None,
-            improved=improved,
-        )  # fmt: skip
-        return improved
-
-    def generate(self, prompt: Any, scorer: Scorer) -> None:
-        from agent.prompting import render_prompt
-
-        if self.llm is None or self.llm_failed:
-            return
-        with self.clock.stage("generate"):
-            messages = render_prompt(
-                prompt, self.cfg.strategy, examples=uses_examples(self.cfg),
-                constrained=uses_grammar(self.cfg),
-            )  # fmt: skip
-            batch = propose(
-                self.llm, messages, self._plan(0, scorer.task.domain), scorer, self.emit,
-                round_no=0,
-                should_stop=self.generation_over,
-            )  # fmt: skip
-            self._record(0, "initial", "", batch)
-
-    def revise(self, prompt: Any, scorer: Scorer, task: Task) -> None:
-        cfg = self.cfg
-        if self.llm is None or self.llm_failed or cfg.revision == "none":
-            return
-        for r in range(1, cfg.rounds + 1):
-            if self.generation_over() or (self.best is not None and self.best[1] >= 1.0):
-                return
-            previous = list(self.rounds[-1].programs) or [
-                kv for rec in self.rounds for kv in rec.programs
-            ]
-            if not previous and self.best is None:
-                self.emit("warning", message="no program was accepted: nothing to revise")
-                return
-            with self.clock.stage(f"revision_{r}"):
-                fb = revision_messages(
-                    cfg.revision, prompt, task, previous=previous, best=self.best,
-                    strategy=cfg.strategy, examples=uses_examples(cfg),
-                    constrained=uses_grammar(cfg),
-                )  # fmt: skip
-                self.emit(
-                    "revision_feedback", round=r, method=cfg.revision, feedback=fb.text,
-                    program=fb.program, **{"return": fb.value},
-                )  # fmt: skip
-                batch = propose(
-                    self.llm, fb.messages, self._plan(r, scorer.task.domain), scorer, self.emit,
-                    round_no=r,
-                    should_stop=self.generation_over,
-                )  # fmt: skip
-                if not self._record(r, cfg.revision, fb.text, batch):
-                    return  # a round that does not improve ends the revision (early stop)
-
     # -- search ----------------------------------------------------------------------------------
     def seeds(self) -> list[str]:
         """Distinct accepted programs, best first (stable: earlier answers win ties)."""
-        first: dict[str, float] = {}
-        for rec in self.rounds:
-            for program, value in rec.programs:
-                first.setdefault(program, value)
+        first = dict(self.proposals.programs()) if self.proposals is not None else {}
         for program, value in self.salvaged:
             first.setdefault(program, value)
         return [p for p, _ in sorted(first.items(), key=lambda kv: -kv[1])]
 
-    def run_search(
-        self, task: Task, budget: int, offset: int, seeds: list[str] | None = None
-    ) -> None:
+    def run_search(self, task: Task, budget: int, seeds: list[str] | None = None) -> None:
+        """Search on the run's ledger, counting at most ``budget`` more evaluations.
+
+        The proposals were scored on the same ledger: the search takes them at their recorded
+        returns instead of scoring them again, and its counts, curve and events continue the
+        ledger's (its k schedule counts its own evaluations and the seeds it took, over
+        ``budget``, as when it scored them itself).
+        """
         from search import SearchConfig, llmgs_search, mosaic_search, scheduled_hill_climbing
 
-        if self.best is not None and self.best[1] >= 1.0:
+        best = self.best
+        if best is not None and best[1] >= 1.0:
             self.stop_reason = "solved"
+            return
+        if self.cfg.search_method == "none":
+            self.stop_reason = "rounds"
             return
         if budget <= 0 or self.stopped():
             self.stop_reason = "cancelled" if self.stopped() else "budget"
             return
         config = SearchConfig(budget=budget, seed=self.cfg.seed, progress=False)
-        sink = _SearchEvents(self.emit, offset=offset)
+        sink = _SearchEvents(self.emit)
+        ledger = self.ledger
         with self.clock.stage("search"):
             seeds = self.seeds() if seeds is None else seeds
             if self.cfg.search_method == "mosaic":
                 # The accepted programs are climbed from first and lend their fragments.
-                result = mosaic_search(task, seeds, config=config, on_event=sink)
+                result = mosaic_search(task, seeds, config=config, on_event=sink, ledger=ledger)
             elif seeds:
-                result = llmgs_search(task, seeds, config=config, on_event=sink)
+                result = llmgs_search(task, seeds, config=config, on_event=sink, ledger=ledger)
             else:
-                result = scheduled_hill_climbing(task, config=config, on_event=sink)
+                result = scheduled_hill_climbing(task, config=config, on_event=sink, ledger=ledger)
         self.search = {k: v for k, v in result.to_dict().items() if k not in ("stage_times",)}
-        # Summed: with loop_rounds the search runs in slices (agent.pipeline.loop).
-        self.search_evals += result.evaluations
-        self.search_unique += result.unique_evaluations
         self.stop_reason = result.stop_reason
         if result.stop_reason == "interrupted":
             self.stop_reason = "cancelled"
-        if result.best_program and (self.best is None or result.best_return > self.best[1]):
-            self.best = (result.best_program, result.best_return)
 
 
 class _SearchEvents:
-    """Turns the search's events into solve events (progress at most twice a second)."""
+    """Turns the search's events into solve events (progress at most twice a second).
 
-    def __init__(self, emit: Emitter, offset: int) -> None:
-        self.emit, self.offset = emit, offset
+    The search continues the run's ledger, so its counts are already the run's.
+    """
+
+    def __init__(self, emit: Emitter) -> None:
+        self.emit = emit
         self.best: float | None = None
         self.last = 0.0
 
@@ -273,14 +206,14 @@ class _SearchEvents:
         if name == "best_updated":
             self.best = event["best_return"]
             self.emit(
-                "best_updated", evaluations=self.offset + event["evaluations"],
+                "best_updated", evaluations=event["evaluations"],
                 best_return=event["best_return"], program=event["program"],
             )  # fmt: skip
         elif name == "climb_started" and time.monotonic() - self.last >= 0.5:
             self.last = time.monotonic()
             self.emit(
-                "search_progress", evaluations=self.offset + event["evaluations"],
-                best_return=self.best, climbs=event["climb"], k=event["k"],
+                "search_progress", evaluations=event["evaluations"], best_return=self.best,
+                climbs=event["climb"], k=event["k"],
             )  # fmt: skip
         elif name == "seed_skipped":
             self.emit("warning", message=f"seed program {event['index']} skipped: "
@@ -385,7 +318,7 @@ def _solve(
         except CacheMiss:
             raise  # replay-only mode promises the recorded run or an error, never a different run
         except LLMError as exc:
-            run.model_failed(exc, None)
+            run.model_failed(exc)
             match = match_task(description, task=task_id, llm=None, confirm=False)
         emit("task_matched", **match.to_dict())
     if rundir is not None:
@@ -393,9 +326,13 @@ def _solve(
     info = envs.info(match.task)
     budget = cfg.budget if cfg.budget is not None else min(info.default_budget, DEFAULT_BUDGET_CAP)
     inner = envs.make(match.task, n=cfg.instances)
+    # The run's one ledger: proposals are scored on it, the search continues it.
+    ledger = run.ledger = Evaluator(inner, budget)
+    ledger.on_best = lambda count, best, program: emit(
+        "best_updated", evaluations=count, best_return=best, program=program
+    )
     # Only the search sees the cancellable wrapper: proposals are few and checked per answer.
     task = CancellableTask(inner, should_stop)
-    scorer = Scorer(inner, budget)
     prompt = _task_prompt(match.task)
     if cfg.mode == "agent" and run.llm is not None:
         from agent.tool_agent import run_agent
@@ -406,43 +343,46 @@ def _solve(
         except CacheMiss:
             raise
         except LLMError as exc:
-            run.model_failed(exc, scorer)
-            run.run_search(task, budget - scorer.count, scorer.count)
+            run.model_failed(exc)
+            run.run_search(task, budget - ledger.count)
         else:
-            run.best, run.stop_reason = outcome.best, outcome.stop_reason
-            run.search_evals, run.search_unique = outcome.evaluations, outcome.unique
+            run.agent_best, run.stop_reason = outcome.best, outcome.stop_reason
+            run.agent_evals, run.agent_unique = outcome.evaluations, outcome.unique
             run.warnings.extend(outcome.warnings)  # the model failed mid-loop; tools' work kept
     else:
-        try:
-            run.generate(prompt, scorer)
-            run.revise(prompt, scorer, inner)
-        except CacheMiss:
-            raise
-        except LLMError as exc:  # e.g. the embedded model's runtime crashed: search on
-            run.model_failed(exc, scorer)
-        search_with_loop(run, task, inner, prompt, scorer, budget)
+        if run.llm is not None and not run.llm_failed:
+            run.proposals = Rounds(
+                run.llm, cfg, prompt, inner, ledger, emit, run.clock, run.generation_over
+            )
+            try:
+                run.proposals.run()
+            except CacheMiss:
+                raise
+            except LLMError as exc:  # e.g. the embedded model's runtime crashed: search on
+                run.model_failed(exc)
+        search_with_loop(run, task, inner, prompt, ledger, budget)
     if run.stopped():
         run.stop_reason = "cancelled"
-    return _finish(run, match, budget, scorer, rundir)
+    return _finish(run, match, budget, ledger, rundir)
 
 
 def _finish(
-    run: _Run, match: MatchResult, budget: int, scorer: Scorer, rundir: RunDir | None
+    run: _Run, match: MatchResult, budget: int, ledger: Evaluator, rundir: RunDir | None
 ) -> SolveResult:
     import envs
     from agent.conversion.acceptance import AcceptanceStats
     from agent.conversion.to_python import to_python
     from agent.tools.rollout import worst_instance
-    from envs.task import mean_return
 
     cfg, emit = run.cfg, run.emit
+    best = run.best
     with run.clock.stage("verify"):
-        program = run.best[0] if run.best is not None else ""
+        program = best[0] if best is not None else ""
         fresh = envs.make(match.task, n=cfg.instances)  # independent of every cache
         returns = tuple(fresh.returns(program)) if program else ()
         reward = mean_return(returns, fresh.n) if program else float("-inf")
-        if run.best is not None and reward != run.best[1]:
-            emit("warning", message=f"search reported {run.best[1]!r}, re-evaluation {reward!r}")
+        if best is not None and reward != best[1]:
+            emit("warning", message=f"search reported {best[1]!r}, re-evaluation {reward!r}")
         python = to_python(program, fresh.domain) if program else ""
         # Generalisation: the same program on 64 instances no search has seen.
         held = envs.make(match.task, n=64, seed=cfg.instances) if program else None
@@ -450,24 +390,19 @@ def _finish(
         if rundir is not None and program:
             rundir.save_gif(fresh, program, worst_instance(returns))
     stats = AcceptanceStats()
-    for batch in run.batches:
+    rounds = run.proposals.rounds if run.proposals is not None else []
+    for batch in run.proposals.batches if run.proposals is not None else []:
         stats = stats.merge(batch.stats)
-    usage = run.llm.usage if run.llm is not None else None
-    llm = LLMUsageSummary(
-        model=run.model_name if run.llm is not None else None,
-        calls=usage.calls if usage else 0, cache_hits=usage.cache_hits if usage else 0,
-        prompt_tokens=usage.prompt_tokens if usage else 0,
-        completion_tokens=usage.completion_tokens if usage else 0,
-        cost_usd=usage.cost_usd if usage else 0.0, latency_s=usage.latency_s if usage else 0.0,
-    )  # fmt: skip
+    llm = run.llm.usage.named(run.model_name) if run.llm is not None else Usage()
     reason = "solved" if reward >= 1.0 else run.stop_reason
     result = SolveResult(
         task=match.task, description=run.description, match=match, program=program,
         python=python, reward=reward, instance_returns=returns, solved=reward >= 1.0,
-        evaluations=scorer.count + run.search_evals,
-        unique_evaluations=_unique(run, scorer), stop_reason=reason, mode=cfg.mode,
+        # One ledger counts proposals and search alike (agent mode adds its tools' own).
+        evaluations=ledger.count + run.agent_evals,
+        unique_evaluations=ledger.unique + run.agent_unique, stop_reason=reason, mode=cfg.mode,
         strategy=cfg.strategy, revision=cfg.revision, seed=cfg.seed, budget=budget,
-        instances=cfg.instances, llm=llm, acceptance=stats.to_dict(), rounds=tuple(run.rounds),
+        instances=cfg.instances, llm=llm, acceptance=stats.to_dict(), rounds=tuple(rounds),
         search=run.search, timings=tuple(run.clock.timings),
         run_dir=str(rundir.path) if rundir is not None and rundir.path else None,
         warnings=tuple(run.warnings), heldout_return=heldout,
@@ -480,12 +415,3 @@ def _finish(
     if rundir is not None:
         rundir.save(result.to_json(), program, python)
     return result
-
-
-def _unique(run: _Run, scorer: Scorer) -> int:
-    """Distinct programs evaluated: the search's, plus proposals the search did not re-score."""
-    if run.search is None:
-        return scorer.unique + run.search_unique
-    seeds = run.seeds()
-    rescored = set(seeds[: len(run.search.get("seed_returns", ()))])
-    return run.search_unique + len(set(scorer.values) - rescored)

@@ -1,9 +1,9 @@
-"""Plumbing of ``solve()``: its config, a metered model, a cancellable task and stage timing."""
+"""Plumbing of ``solve()``: its config, a cancellable task and stage timing."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +11,7 @@ from typing import Literal
 
 from agent.events import Emitter
 from agent.llm.backends import backend_defaults, one_per_request
-from agent.llm.types import DEFAULT_MODEL, LLM, CacheMode, Completions, SamplingSettings
-from agent.llm.usage import Usage
+from agent.llm.types import DEFAULT_MODEL, CacheMode
 from agent.pipeline.results import StageTiming
 from envs.dsl.ast import Program
 from envs.errors import ConfigError
@@ -29,6 +28,8 @@ LOCAL_SAMPLES = backend_defaults("local/any").samples
 #: 100k takes about half a minute (200k measured at 52 s on a busy 2-core machine).
 DEFAULT_BUDGET_CAP = 100_000
 Mode = Literal["pipeline", "agent"]
+#: ``SolveConfig.search_method`` values; ``none`` runs the proposal rounds only.
+SEARCH_METHODS = ("mosaic", "shc", "none")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class SolveConfig:
         strategy: Prompt strategy: ``pythonic_dsl`` (paper), ``python`` or ``dsl``.
         revision: ``none``, ``regeneration``, ``regeneration_with_reward``,
             ``execution_trace`` or ``program_execution_trace``.
-        rounds: Revision rounds at most (stops early when a round does not improve).
+        rounds: Revision rounds at most (stops early when a round does not improve, unless
+            ``early_stop`` is False).
         samples: Programs wanted per round; None for 8 on a model on this machine or network
             (embedded, Ollama, a loopback or private ``api_base``) or 32 hosted.
         temperature: Sampling temperature (paper: 1.0).
@@ -69,8 +71,11 @@ class SolveConfig:
         examples: Show worked examples of other tasks of the domain in the prompt; None
             for embedded models only (the paper's prompt for the others).
         search_method: ``mosaic`` (default: structural edits, a library of the accepted
-            programs' fragments, lexicase restarts) or ``shc`` (the paper's LLM-GS loop of
-            Scheduled HC).
+            programs' fragments, lexicase restarts), ``shc`` (the paper's LLM-GS loop of
+            Scheduled HC) or ``none`` (no search: the proposal rounds only, as the paper's
+            revision experiment).
+        early_stop: Stop revising after a round that does not improve on every earlier one
+            (default); False runs every one of ``rounds`` (the paper's revision experiment).
         loop_rounds: Model rounds inside the search (0: off): the search budget is cut in
             ``loop_rounds + 1`` slices and, after a slice that does not solve, the model sees
             the best program, its per-instance returns and its worst instance's trace, and
@@ -102,13 +107,14 @@ class SolveConfig:
     examples: bool | None = None
     search_method: str = "mosaic"
     loop_rounds: int = 0
+    early_stop: bool = True
 
     def __post_init__(self) -> None:
         from agent.pipeline.revision import METHODS
 
-        if self.search_method not in ("mosaic", "shc"):
+        if self.search_method not in SEARCH_METHODS:
             raise ConfigError(
-                f"unknown search method {self.search_method!r}; choose 'mosaic' or 'shc'"
+                f"unknown search method {self.search_method!r}; choose one of {SEARCH_METHODS}"
             )
         if self.revision not in METHODS:
             raise ConfigError(f"unknown revision {self.revision!r}; choose one of {METHODS}")
@@ -157,22 +163,6 @@ class SolveConfig:
             LLMError: litellm does not know the model's provider.
         """
         return one_per_request(self.model, self.api_base)
-
-
-class MeteredLLM:
-    """Wraps any :class:`LLM` and sums the usage of its answers (fakes report usage too)."""
-
-    def __init__(self, inner: LLM) -> None:
-        self.inner = inner
-        self.usage = Usage()
-
-    def complete(
-        self, messages: Sequence[Mapping[str, str]], settings: SamplingSettings
-    ) -> Completions:
-        """Forward the request and add its usage."""
-        answers = self.inner.complete(messages, settings)
-        self.usage = self.usage + answers.usage
-        return answers
 
 
 class Cancelled(KeyboardInterrupt):

@@ -71,7 +71,13 @@ def test_scripted_pipeline_counts_acceptance_and_seeds_the_search() -> None:
     assert len(result.rounds) == 1 and len(result.rounds[0].programs) == 2
     assert result.search is not None and result.search["method"] == "mosaic"  # the default
     assert len(result.search["seed_returns"]) == 2  # both distinct proposals seeded it
-    assert result.evaluations == 2 + result.search["evaluations"] <= 400
+    # One ledger: the search continued the proposals' count and did not score them again.
+    assert result.evaluations == result.search["evaluations"] <= 400
+    assert result.unique_evaluations == result.search["unique_evaluations"]
+    scored = [e["return"] for e in seen if e["event"] == "candidate" and e["accepted"]]
+    assert list(result.search["seed_returns"]) == sorted(scored, reverse=True)
+    climbs = [e for e in seen if e["event"] == "search_progress"]
+    assert climbs and climbs[0]["evaluations"] == 2  # the first climb starts after the 2
     assert result.llm.calls == 2 and [c.settings.n for c in llm.calls] == [2, 1]
     _check_true_return(result)
     names = [e["event"] for e in seen]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -61,10 +64,47 @@ def test_revision_cell_runs_every_round_without_search() -> None:
     assert set(row["stage_times"]) == {"generate", "revision_1", "revision_2"}
 
 
-def test_solve_curve_shifts_the_search_by_the_proposals() -> None:
+def _digest(calls: list) -> str:
+    """Digest of every request's messages and sampling settings (what the cache keys hash)."""
+    blob = json.dumps(
+        [[[dict(m) for m in c.messages], dataclasses.asdict(c.settings)] for c in calls],
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# Recorded from the revision experiment as it was before it became solve() with options
+# (commit 545c4c2). The completion cache is keyed by messages, settings and seeds: if a digest
+# changes, every cached answer of the experiment is asked again. Change them only on purpose.
+@pytest.mark.parametrize(
+    ("backend", "method", "digest"),
+    [
+        ("scripted/fake", "regeneration_with_reward", "9dbd6f7b3d79e49c"),
+        ("scripted/fake", "execution_trace", "276f1970b5cd0255"),
+        ("local/qwen2.5-coder-0.5b", "regeneration_with_reward", "ea3776dcd5eaad4e"),
+        ("local/qwen2.5-coder-0.5b", "execution_trace", "59eabdcfdea14928"),
+    ],
+)
+def test_revision_experiment_requests_are_pinned(backend: str, method: str, digest: str) -> None:
+    llm = _llm()
+    spec = MethodSpec("rev", "revision", revision=method, rounds=2, samples=3)
+    row = run_cell(Cell("t", TASK, spec, backend, 7, 5000), llm)
+    assert row["status"] == "ok", row["reason"]
+    seeds = [c.settings.seed for c in llm.calls]
+    if backend.startswith("local/"):  # one answer per request, no grammar, no second attempt
+        assert seeds == [r * 1000 + i + 700_000 for r in range(3) for i in range(3)]
+        assert {(c.settings.n, c.settings.grammar) for c in llm.calls} == {(1, None)}
+    else:  # one request of 3, then a top-up for the rejected answer
+        assert seeds == [700_000, 700_003, 701_000, 701_003, 702_000, 702_003]
+    assert _digest(llm.calls) == digest
+
+
+def test_solve_curve_takes_the_search_curve_on_the_runs_count() -> None:
+    # The search continues the run's ledger: its curve counts the 3 proposals before it and
+    # starts with their improvements, which appear once.
     data = {
         "rounds": [{"programs": [["a", 0.1], ["b", 0.5], ["c", 0.2]]}],
-        "search": {"curve": [[1, 0.5], [40, 0.9]]},
+        "search": {"curve": [[1, 0.1], [2, 0.5], [43, 0.9]]},
     }
     curve, pre = solve_curve(data)
     assert pre == 0.5
