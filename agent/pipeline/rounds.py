@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from agent.events import Emitter
+from agent.events import StageEmitter
 from agent.llm.types import LLM
 from agent.pipeline.results import RevisionRound
 from agent.pipeline.revision import revision_messages
@@ -59,7 +59,7 @@ class Rounds:
 
     def __init__(
         self, llm: LLM, cfg: SolveConfig, prompt: Any, task: Task, ledger: Evaluator,
-        emit: Emitter, clock: StageClock, should_stop: Callable[[], bool],
+        emit: StageEmitter, clock: StageClock, should_stop: Callable[[], bool],
     ) -> None:  # fmt: skip
         self.llm, self.cfg, self.prompt, self.task = llm, cfg, prompt, task
         self.ledger, self.emit, self.clock = ledger, emit, clock

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from agent.conversion.acceptance import AcceptanceStats, ConversionOutcome, convert_answer, tally
-from agent.events import Emitter
+from agent.events import StageEmitter
 from agent.llm.types import LLM, SamplingSettings
 from agent.pipeline.support import SolveConfig
 from search.budget import Evaluator
@@ -90,7 +90,7 @@ def propose(
     messages: Sequence[Mapping[str, str]],
     plan: SamplingPlan,
     ledger: Evaluator,
-    emit: Emitter,
+    emit: StageEmitter,
     *,
     round_no: int = 0,
     should_stop: Callable[[], bool] | None = None,
@@ -131,7 +131,7 @@ def _request(
     messages: Sequence[Mapping[str, str]],
     plan: SamplingPlan,
     ledger: Evaluator,
-    emit: Emitter,
+    emit: StageEmitter,
     round_no: int,
     first: int,
     count: int,

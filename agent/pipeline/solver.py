@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.events import Emitter, OnEvent
+from agent.events import OnEvent, StageEmitter
 from agent.llm.types import LLM
 from agent.llm.usage import MeteredLLM, Usage
 from agent.pipeline.loop import search_with_loop
@@ -66,7 +66,7 @@ class _Run:
     """State of one solve run (the function below is its only user)."""
 
     def __init__(
-        self, description: str, cfg: SolveConfig, llm: LLM | None, emit: Emitter,
+        self, description: str, cfg: SolveConfig, llm: LLM | None, emit: StageEmitter,
         should_stop: Callable[[], bool] | None,
     ) -> None:  # fmt: skip
         self.description, self.cfg, self.emit = description, cfg, emit
@@ -196,7 +196,7 @@ class _SearchEvents:
     The search continues the run's ledger, so its counts are already the run's.
     """
 
-    def __init__(self, emit: Emitter) -> None:
+    def __init__(self, emit: StageEmitter) -> None:
         self.emit = emit
         self.best: float | None = None
         self.last = 0.0
@@ -287,7 +287,7 @@ def solve(
     if progress is None:
         progress = on_event is None and sys.stderr.isatty()
     printer = ProgressPrinter(sys.stderr) if progress else None
-    emit = Emitter([on_event, printer, rundir])
+    emit = StageEmitter([on_event, printer, rundir])
     # A model failure is always said on stderr, once: by a progress printer if there is one.
     echo = printer is None and not isinstance(on_event, ProgressPrinter)
     try:
@@ -298,7 +298,7 @@ def solve(
 
 
 def _solve(
-    description: str, task_id: str | None, cfg: SolveConfig, llm: LLM | None, emit: Emitter,
+    description: str, task_id: str | None, cfg: SolveConfig, llm: LLM | None, emit: StageEmitter,
     rundir: RunDir | None, should_stop: Callable[[], bool] | None, echo_warnings: bool = True,
 ) -> SolveResult:  # fmt: skip
     import envs

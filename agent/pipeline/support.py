@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agent.events import Emitter
+from agent.events import StageEmitter
 from agent.llm.backends import backend_defaults, one_per_request
 from agent.llm.types import DEFAULT_MODEL, CacheMode
 from agent.pipeline.results import StageTiming
@@ -214,7 +214,7 @@ class CancellableTask(Task):
 class StageClock:
     """Times stages and announces them on the emitter."""
 
-    def __init__(self, emit: Emitter) -> None:
+    def __init__(self, emit: StageEmitter) -> None:
         self.emit = emit
         self.timings: list[StageTiming] = []
 
