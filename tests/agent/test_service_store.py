@@ -140,3 +140,11 @@ def test_llmgs_serve_on_a_damaged_database_says_what_to_do(
     assert err.startswith(f"llmgs serve: error: the job database {db}")
     assert "Traceback" not in err and "--db" in err
     assert (_digest(db) if db.is_file() else None) == before
+
+
+def test_a_database_under_a_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match="cannot create the folder of the job database"):
+        JobStore(blocker / "jobs.sqlite3")
+    assert blocker.read_text() == "not a folder"
