@@ -38,13 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from envs.dsl.ast import Program
+from envs.dsl.ast import Action, If, IfElse, Program, Repeat, While
 from envs.dsl.parser import ensure_program
 from envs.errors import BudgetExceeded
 from envs.task import mean_return
 from search.budget import program_key as _key
 from search.library import Library
-from search.limits import MAX_HEIGHT, MAX_SEQUENCE, _block_metrics, program_tokens
+from search.limits import MAX_HEIGHT, MAX_SEQUENCE, cond_tokens, program_tokens
 from search.mutate import Mutator, local_edits, spots
 from search.space import neighbours, random_program
 
@@ -127,14 +127,9 @@ class Mosaic:
         self.seeds = list(seeds)
         self.archive: list[Elite] = []
 
-    def fits(self, program: Program) -> bool:
-        """Within the size limits (height, sequence length, ``settings.max_tokens``)."""
-        tokens, depth, longest = _block_metrics(program.body)
-        return (
-            tokens + 4 <= self.settings.max_tokens
-            and depth < MAX_HEIGHT
-            and longest <= MAX_SEQUENCE
-        )
+    def _text_if_fits(self, program: Program) -> str | None:
+        """The text of a program within the size limits (``settings.max_tokens``), or None."""
+        return text_if_fits(program, self.settings.max_tokens)
 
     # -- evaluation ------------------------------------------------------------------------
     def score(self, program: Program, text: str, returns: list[float] | None = None) -> tuple:
@@ -149,7 +144,8 @@ class Mosaic:
 
     def _neighbour(
         self, rng: random.Random, parent: Program, sp: list, spare: int | None = None
-    ) -> Program | None:
+    ) -> tuple[Program, str] | None:
+        """One random edit (compound with ``p_compound``): (program, text) within limits."""
         mutator = self.mutator
         mutator.spare = (
             self.settings.max_tokens - program_tokens(parent) if spare is None else spare
@@ -160,9 +156,10 @@ class Mosaic:
                 mutator.spare = self.settings.max_tokens - program_tokens(child)
                 nxt = mutator.mutate(rng, child, spots(child))
                 child = nxt if nxt is not None else child
-        if child is None or not child.body or not self.fits(child):
+        if child is None:
             return None
-        return child
+        text = self._text_if_fits(child)
+        return None if text is None else (child, text)
 
     def _candidates(self, rng: random.Random, parent: Program, limit: int):
         """Yield up to ``limit`` draws: a new program's (program, text) or None."""
@@ -175,14 +172,14 @@ class Mosaic:
         for _ in range(limit):
             if local:
                 child = local.pop()()
-                child = child if child.body and self.fits(child) else None
+                text = self._text_if_fits(child)
+                cand = None if text is None else (child, text)
             else:
-                child = self._neighbour(rng, parent, sp, spare)
-            if child is None:
+                cand = self._neighbour(rng, parent, sp, spare)
+            if cand is None or key(cand[1]) in seen:
                 yield None
                 continue
-            text = str(child)
-            yield None if key(text) in seen else (child, text)
+            yield cand
 
     # -- one climb -------------------------------------------------------------------------
     def climb(self, start: Program, k: int, from_seed: bool = False) -> Elite:
@@ -284,7 +281,7 @@ class Mosaic:
         program = self.lexicase().program
         for _ in range(self.rng.randint(0, self.settings.max_perturb)):
             edited = self._neighbour(self.rng, program, spots(program))
-            program = edited if edited is not None else program
+            program = edited[0] if edited is not None else program
         return program
 
     # -- warm-up: Scheduled HC's own climbs -------------------------------------------------
@@ -355,6 +352,61 @@ def run(run: Any, seeds: Sequence[Program | str], library: Sequence[Program | st
     if run.init is not None:
         usable_seeds.insert(0, ensure_program(run.init, run.domain))
     Mosaic(run, usable_seeds, usable_library, DEFAULT_SETTINGS).search()
+
+
+def text_if_fits(program: Program, max_tokens: int) -> str | None:
+    """``str(program)`` if it is non-empty and within the size limits, else None.
+
+    The limits are the reference's height and sequence length and ``max_tokens`` tokens
+    (``DEF run m( m)`` included).
+    """
+    out = ["DEF run m("]
+    tokens, depth, longest = _measure(program.body, out)
+    if tokens + 4 <= max_tokens and depth < MAX_HEIGHT and longest <= MAX_SEQUENCE and out[1:]:
+        out.append("m)")
+        return " ".join(out)
+    return None
+
+
+def _measure(block: tuple, out: list[str]) -> tuple[int, int, int]:
+    """Append a block's text to ``out``; return its (tokens, control nesting, longest block).
+
+    One pass for what ``str()`` and :func:`search.limits.within_limits` each walk the tree
+    for: every candidate needs both. (Memoising per node was measured slower.)
+    """
+    tokens, depth, longest = 0, 0, len(block)
+    for stmt in block:
+        kind = type(stmt)
+        if kind is Action:
+            out.append(stmt.name)
+            tokens += 1
+            continue
+        if kind is Repeat:
+            out.append(f"REPEAT R={stmt.n} r(")
+            t, d, s = _measure(stmt.body, out)
+            out.append("r)")
+            t += 4
+        else:
+            out += (_HEADS[kind], "c(", str(stmt.cond), "c)", _OPEN[kind])
+            t, d, s = _measure(stmt.body, out)
+            out.append(_CLOSE[kind])
+            t += 5 + cond_tokens(stmt.cond)
+            if kind is IfElse:
+                out.append("ELSE e(")
+                t2, d2, s2 = _measure(stmt.orelse, out)
+                out.append("e)")
+                t, d, s = t + t2 + 3, max(d, d2), max(s, s2)
+        tokens += t
+        if d >= depth:
+            depth = d + 1
+        if s > longest:
+            longest = s
+    return tokens, depth, longest
+
+
+_HEADS = {While: "WHILE", If: "IF", IfElse: "IFELSE"}
+_OPEN = {While: "w(", If: "i(", IfElse: "i("}
+_CLOSE = {While: "w)", If: "i)", IfElse: "i)"}
 
 
 def _parse_all(run: Any, programs: Sequence[Program | str], offset: int) -> list[Program]:

@@ -211,3 +211,45 @@ def test_the_warm_up_stops_at_the_first_climb_boundary_past_its_share() -> None:
     search_.warm_up()  # share: 10 evaluations of 10,000
     starts = [e["evaluations"] for e in events if e["event"] == "climb_started"]
     assert starts and starts[-1] < 10 <= run.ev.count
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    domain=st.sampled_from(["karel", "minigrid"]),
+    max_tokens=st.sampled_from([20, 45, 60]),
+)
+def test_text_if_fits_is_the_canonical_text_exactly_within_the_limits(
+    seed: int, domain: str, max_tokens: int
+) -> None:
+    from search.limits import _block_metrics
+    from search.mosaic import text_if_fits
+
+    rng = random.Random(seed)
+    mutator = Mutator(domain)  # no token room check: children may exceed every limit
+    program = _random(domain, seed)
+    for _ in range(12):
+        tokens, depth, longest = _block_metrics(program.body)
+        fits = (
+            bool(program.body)
+            and tokens + 4 <= max_tokens
+            and depth < MAX_HEIGHT
+            and longest <= MAX_SEQUENCE
+        )
+        assert text_if_fits(program, max_tokens) == (str(program) if fits else None)
+        child = mutator.mutate(rng, program, spots(program))
+        program = child if child is not None and child.body else program
+    assert text_if_fits(Program(()), 60) is None
+
+
+def test_text_if_fits_refuses_four_nested_controls_and_long_blocks() -> None:
+    from search.mosaic import text_if_fits
+
+    loop = "WHILE c( frontIsClear c) w( {} w)"
+    three = "DEF run m( " + loop.format(loop.format(loop.format("move"))) + " m)"
+    four = "DEF run m( " + loop.format(loop.format(loop.format(loop.format("move")))) + " m)"
+    assert text_if_fits(parse(three), 60) == three
+    assert text_if_fits(parse(four), 60) is None
+    seven = "DEF run m( IF c( markersPresent c) i( " + "move " * 7 + "i) m)"
+    assert text_if_fits(parse(seven), 60) is None
+    assert text_if_fits(parse(seven.replace("move " * 7, "move " * 6)), 60) is not None
