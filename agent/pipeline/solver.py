@@ -176,6 +176,10 @@ class _Run:
         sink = _SearchEvents(self.emit)
         ledger = self.ledger
         with self.clock.stage("search"):
+            if best is not None and self.search is None:
+                # The search starts from the proposals' best (it does not score it again).
+                sink({"event": "best_updated", "evaluations": ledger.curve[-1][0],
+                      "best_return": best[1], "program": best[0]})  # fmt: skip
             seeds = self.seeds() if seeds is None else seeds
             if self.cfg.search_method == "mosaic":
                 # The accepted programs are climbed from first and lend their fragments.
@@ -328,9 +332,6 @@ def _solve(
     inner = envs.make(match.task, n=cfg.instances)
     # The run's one ledger: proposals are scored on it, the search continues it.
     ledger = run.ledger = Evaluator(inner, budget)
-    ledger.on_best = lambda count, best, program: emit(
-        "best_updated", evaluations=count, best_return=best, program=program
-    )
     # Only the search sees the cancellable wrapper: proposals are few and checked per answer.
     task = CancellableTask(inner, should_stop)
     prompt = _task_prompt(match.task)

@@ -66,20 +66,21 @@ def test_early_stop_ends_the_revision_after_a_round_that_does_not_improve() -> N
     assert result.rounds[-1].improved is False and len(result.rounds) < 4
 
 
-def test_proposal_improvements_are_best_updated_events_on_the_ledgers_count() -> None:
+def test_the_search_continues_the_proposals_best_and_count() -> None:
     llm = ScriptedLLM(ANSWERS, cycle=True)
     seen: list[dict[str, Any]] = []
     result = solve(TASK, task=TASK, llm=llm, samples=3, budget=300, instances=4, save=False,
                    search_method="shc", on_event=seen.append)  # fmt: skip
-    best = [e for e in seen if e["event"] == "best_updated"]
-    counts = [e["evaluations"] for e in best]
-    assert counts == sorted(counts) and counts[0] == 1  # the first proposal scored
-    assert [e["best_return"] for e in best] == sorted(e["best_return"] for e in best)
     assert result.search is not None and result.search["evaluations"] == result.evaluations
     # The search's curve is on the run's count: it starts with the proposals' improvements.
-    assert [list(p) for p in result.search["curve"]] == [
-        [e["evaluations"], e["best_return"]] for e in best
-    ]
+    curve = [tuple(p) for p in result.search["curve"]]
+    proposals = [r for r in result.rounds if r.round == 0][0].programs
+    best_at = max(range(len(proposals)), key=lambda i: (proposals[i][1], -i))
+    assert curve[0][0] == 1 and (best_at + 1, proposals[best_at][1]) in curve
+    # Events: the search starts from the proposals' best, then reports its own improvements.
+    best = [(e["evaluations"], e["best_return"]) for e in seen if e["event"] == "best_updated"]
+    assert all(e["stage"] == "search" for e in seen if e["event"] == "best_updated")
+    assert best[0] == (best_at + 1, proposals[best_at][1]) and best == curve[curve.index(best[0]) :]
 
 
 def test_usage_is_one_record_with_the_models_name() -> None:
