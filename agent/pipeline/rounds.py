@@ -13,8 +13,9 @@ users is options, never a second loop:
 - The model inside the search (:mod:`agent.pipeline.loop`): one round with its own feedback
   through :meth:`Rounds.ask`.
 
-All of them stop once a program reaches a return of 1.0, when there is nothing to feed back, and
-when ``should_stop`` says so (cancelled, or the generation time budget is spent).
+No revision round starts once a program has reached a return of 1.0 or when there is nothing
+to feed back (no program accepted yet), and no answer is asked for once ``should_stop`` says so
+(cancelled, or the generation time budget is spent).
 """
 
 from __future__ import annotations
