@@ -44,7 +44,7 @@ from collections.abc import Iterable
 
 from search.progress import Event, EventDict, EventEmitter, OnEvent
 
-__all__ = ["Emitter", "Event", "EventDict", "EventEmitter", "OnEvent", "StageEmitter"]
+__all__ = ["Event", "EventDict", "EventEmitter", "OnEvent", "StageEmitter"]
 
 
 class StageEmitter(EventEmitter):
@@ -65,7 +65,3 @@ class StageEmitter(EventEmitter):
     @stage.setter
     def stage(self, name: str) -> None:
         self.stamp["stage"] = name
-
-
-# The name agent.pipeline imports today; to go once it imports StageEmitter.
-Emitter = StageEmitter

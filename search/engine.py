@@ -29,7 +29,7 @@ from envs.task import Task
 from search import checkpoint
 from search.budget import Evaluator, Solved
 from search.config import SearchConfig
-from search.progress import Emitter, EventLog, OnEvent, Progress
+from search.progress import EventEmitter, EventLog, OnEvent, Progress
 from search.results import SearchResult, SkippedSeed
 from search.space import neighbours, random_program
 
@@ -67,7 +67,7 @@ class SearchRun:
         self.run_dir = Path(config.run_dir) if config.run_dir is not None else None
         self._log = EventLog(self.run_dir / checkpoint.EVENTS_FILE) if self.run_dir else None
         sinks = [s for s in (self._log, on_event) if s is not None]
-        self.emit = Emitter(sinks, method=method, task=task.id, seed=config.seed)
+        self.emit = EventEmitter(sinks, method=method, task=task.id, seed=config.seed)
         self.progress: Progress | None = None
         self._lent: dict[str, Any] | None = None
         # The k schedule counts this search's own evaluations plus the pre-scored seeds it

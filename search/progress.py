@@ -85,10 +85,6 @@ class EventEmitter:
         self.sinks.append(sink)
 
 
-# The name search/engine.py imports today; to go once it imports EventEmitter.
-Emitter = EventEmitter
-
-
 class EventLog:
     """Appends events as JSON lines to ``<run_dir>/events.jsonl`` (flushed per event)."""
 
