@@ -89,7 +89,7 @@ def perception_code(p: Perception) -> int:
     return kind * 64
 
 
-class _Emitter:
+class _CodeWriter:
     """Accumulates code words and counts WHILE nodes and REPEAT slots."""
 
     __slots__ = ("code", "n_while", "n_repeat")
@@ -185,7 +185,7 @@ def compile_words(program: Program) -> tuple[list[int], int, int]:
     Raises:
         ProgramRuntimeError: The program uses an action or perception Minigrid does not have.
     """
-    em = _Emitter()
+    em = _CodeWriter()
     em.block(program.body)
     em.code.append(HALT)
     return em.code, em.n_repeat, em.n_while
