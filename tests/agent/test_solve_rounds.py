@@ -92,3 +92,21 @@ def test_usage_is_one_record_with_the_models_name() -> None:
     assert data["model"] == "scripted/named" and data["calls"] == len(llm.calls)
     pure = solve(TASK, task=TASK, model=None, budget=50, instances=4, save=False)
     assert pure.llm == Usage() and pure.llm.model is None
+
+
+def test_usage_adds_up_and_keeps_one_models_name() -> None:
+    a, b = Usage(calls=1, prompt_tokens=5, model="m"), Usage(cache_hits=2, completion_tokens=3)
+    assert a + b == Usage(calls=1, cache_hits=2, prompt_tokens=5, completion_tokens=3, model="m")
+    assert (a + Usage(calls=1, model="other")).model is None  # two models: no single name
+    assert (a + b).to_dict()["total_tokens"] == 8
+
+
+def test_metered_llm_counts_only_its_own_requests() -> None:
+    from agent.llm import MeteredLLM, SamplingSettings
+
+    inner = ScriptedLLM(ANSWERS, cycle=True)
+    first, second = MeteredLLM(inner), MeteredLLM(inner)
+    first.complete([{"role": "user", "content": "x"}], SamplingSettings(n=2))
+    second.complete([{"role": "user", "content": "x"}], SamplingSettings(n=1))
+    assert (first.usage.calls, second.usage.calls) == (1, 1)
+    assert first.usage.completion_tokens > second.usage.completion_tokens > 0
