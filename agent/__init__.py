@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from agent.pipeline.results import MatchResult, SolveResult
     from agent.pipeline.solver import solve
     from agent.pipeline.support import SolveConfig
+    from agent.prompting import render_prompt
 
-__all__ = ["MatchResult", "SolveConfig", "SolveResult", "match_task", "solve"]
+__all__ = ["MatchResult", "SolveConfig", "SolveResult", "match_task", "render_prompt", "solve"]
 
 _LAZY = {
     "solve": "agent.pipeline.solver",
@@ -28,6 +29,7 @@ _LAZY = {
     "MatchResult": "agent.pipeline.results",
     "SolveResult": "agent.pipeline.results",
     "SolveConfig": "agent.pipeline.support",
+    "render_prompt": "agent.prompting",
 }
 
 

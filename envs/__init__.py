@@ -7,9 +7,25 @@ The front door is the task registry::
     task.evaluate("DEF run m( move m)")       # the benchmark score
     [t.id for t in envs.tasks()]               # every registered task's spec
     envs.check_task("karel/DoorKey")           # a task keeps the Task contract
+
+The error hierarchy (:mod:`envs.errors`, every class derived from :class:`LlmgsError`) is
+exported here too, for the layers above: ``from envs import ConfigError``.
 """
 
 from envs.checker import check_task
+from envs.errors import (
+    BudgetExceeded,
+    CacheMiss,
+    ConfigError,
+    ConversionError,
+    DSLSyntaxError,
+    LLMError,
+    LlmgsError,
+    ModelIntegrityError,
+    ProgramRuntimeError,
+    TaskContractError,
+    TaskNotFound,
+)
 from envs.registry import (
     PromptText,
     TaskInfo,
@@ -29,6 +45,8 @@ add_task_module("envs.karel")
 add_task_module("envs.minigrid")
 
 __all__ = [
-    "PromptText", "Rollout", "Task", "TaskInfo", "TaskSpec", "TraceStep", "add_task_module",
+    "BudgetExceeded", "CacheMiss", "ConfigError", "ConversionError", "DSLSyntaxError", "LLMError",
+    "LlmgsError", "ModelIntegrityError", "ProgramRuntimeError", "PromptText", "Rollout", "Task",
+    "TaskContractError", "TaskInfo", "TaskNotFound", "TaskSpec", "TraceStep", "add_task_module",
     "check_task", "info", "make", "register", "tasks", "unregister",
 ]  # fmt: skip

@@ -13,7 +13,7 @@ import datetime
 import time
 from typing import Any
 
-from envs.errors import LlmgsError
+from envs import LlmgsError
 from evals.revision import revision_cell, solve_cell
 from evals.rows import TARGET, evals_to_solve, finite, round_summaries, solve_curve, usage_fields
 from evals.suite import Cell

@@ -35,7 +35,7 @@ BEFORE_MAX_TOKENS = 384
 
 
 def _messages(task_id: str, condition: str) -> list[dict[str, str]]:
-    from agent.prompting import render_prompt
+    from agent import render_prompt
 
     if condition == "before":
         return render_prompt(task_id, "pythonic_dsl")
@@ -44,7 +44,7 @@ def _messages(task_id: str, condition: str) -> list[dict[str, str]]:
 
 def _answer(llama: Any, messages: list[dict[str, str]], condition: str, domain: str, seed: int,
             temperature: float) -> tuple[dict[str, Any], float]:  # fmt: skip
-    from agent.conversion.grammar import max_answer_chars, python_gbnf
+    from agent.conversion import max_answer_chars, python_gbnf
 
     kwargs: dict[str, Any] = {"messages": messages, "temperature": temperature, "top_p": 1.0,
                               "seed": seed, "max_tokens": BEFORE_MAX_TOKENS}  # fmt: skip
@@ -60,13 +60,13 @@ def _answer(llama: Any, messages: list[dict[str, str]], condition: str, domain: 
 
 def _load(model: str) -> Any:
     """The model in this process, as the embedded server loads it (verified weights)."""
-    from agent.llm import local_model
+    from agent.llm import local_model_path, local_model_threads
 
     os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # as the embedded runtime (local_model)
     import llama_cpp
 
-    path = local_model.resolve_path(model.removeprefix("local/"), None, show_progress=False)
-    threads = local_model.default_threads()
+    path = local_model_path(model.removeprefix("local/"), None, show_progress=False)
+    threads = local_model_threads()
     return llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_threads=threads,
                            n_threads_batch=threads, verbose=False)  # fmt: skip
 
@@ -75,7 +75,7 @@ def run(model: str, tasks: Sequence[str], conditions: Sequence[str], samples: in
         temperature: float = 1.0) -> list[dict[str, Any]]:  # fmt: skip
     """Sample and record every (task, condition, sample); return the rows."""
     import envs
-    from agent.conversion.acceptance import convert_answer
+    from agent.conversion import convert_answer
 
     llama = _load(model)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.errors import ConfigError
+from envs import ConfigError
 from evals.plots import label, plot_curves, plot_revision, round_bests
 from evals.store import ROWS_FILE, SUITE_FILE, ResultStore
 

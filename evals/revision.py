@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent import SolveResult, solve
-from envs.errors import LLMError
+from envs import LLMError
 from evals.rows import finite, round_summaries, solve_curve, usage_fields
 from evals.suite import Cell
 

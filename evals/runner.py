@@ -25,11 +25,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from envs.errors import ConfigError
+from envs import ConfigError
 from evals.cells import backend_unavailable, run_cell
 from evals.store import ResultStore
 from evals.suite import Cell, Suite
-from search.executor import Executor, as_completed, check_executor
+from search import Executor, as_completed, check_executor
 
 OnRow = Callable[[dict[str, Any]], None]
 RUNS_FILE = "runs.jsonl"

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from envs.errors import ConfigError
+from envs import ConfigError
 
 ROWS_FILE = "rows.jsonl"
 DB_FILE = "results.sqlite"

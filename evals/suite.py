@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from envs.errors import ConfigError
+from envs import ConfigError
 
 Kind = Literal["search", "solve", "revision"]
 KINDS: tuple[str, ...] = ("search", "solve", "revision")

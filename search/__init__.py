@@ -13,12 +13,15 @@ The public API:
   ``solve()`` scores the model's proposals on and hands to the search (``ledger=``).
 - :class:`SearchConfig`: every setting of a run; :func:`run_many` / :class:`SearchJob`: many
   independent searches on a process pool or Ray.
+- :func:`as_completed`, :func:`map_ordered`, :func:`check_executor`: the executor that runs
+  many independent jobs (searches, the cells of an evals suite) on processes or Ray.
 
 ``search`` never imports an LLM library.
 """
 
 from search.budget import Evaluator
 from search.config import METHODS, SearchConfig
+from search.executor import EXECUTORS, Executor, as_completed, check_executor, map_ordered
 from search.methods import (
     hill_climbing,
     llmgs_search,
@@ -33,8 +36,8 @@ from search.schedule import k_schedule
 from search.space import neighbour, neighbours, random_program, within_limits
 
 __all__ = [
-    "METHODS", "Evaluator", "SearchConfig", "SearchJob", "SearchResult", "SkippedSeed",
-    "hill_climbing", "k_schedule", "llmgs_search", "mosaic_search", "neighbour", "neighbours",
-    "random_program", "random_search", "run_many", "scheduled_hill_climbing", "search",
-    "within_limits",
+    "EXECUTORS", "METHODS", "Evaluator", "Executor", "SearchConfig", "SearchJob", "SearchResult",
+    "SkippedSeed", "as_completed", "check_executor", "hill_climbing", "k_schedule",
+    "llmgs_search", "map_ordered", "mosaic_search", "neighbour", "neighbours", "random_program",
+    "random_search", "run_many", "scheduled_hill_climbing", "search", "within_limits",
 ]  # fmt: skip
