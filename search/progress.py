@@ -11,6 +11,7 @@ it to every sink. Search and :mod:`agent.events` (the solve's events) share both
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tqdm import tqdm
+
+from envs.errors import ConfigError
 
 EventDict = dict[str, Any]
 """An :class:`Event` in its JSON form, ``{"event": name, "time": t, **fields}``."""
@@ -85,26 +88,66 @@ class EventEmitter:
         self.sinks.append(sink)
 
 
-class EventLog:
-    """Appends events as JSON lines to ``<run_dir>/events.jsonl`` (flushed per event)."""
+EVENTS_FILE = "events.jsonl"
+"""The event log's name in a run's folder (a search's ``run_dir``, a solve's run directory)."""
 
-    def __init__(self, path: Path) -> None:
+OnWriteError = Callable[[str, OSError], None]
+"""Told once, with the file and the error, when the event log cannot be written."""
+
+
+class EventLog:
+    """The one writer of ``events.jsonl``: appends each event's JSON form as one line.
+
+    Search (``SearchConfig.run_dir``) and a solve's run directory
+    (:class:`agent.pipeline.rundir.RunDir`) both write through it. Each event is one ``write``
+    of a whole line, then a flush, on a file opened for appending: a run killed mid-write can
+    cut short only its own last line. Opening a log whose last line was cut short that way
+    drops the partial line first, so that the next event starts a line of its own and no
+    line before it is ever damaged; :func:`read_events` skips such a last line.
+
+    A write that fails (a full disk) costs the log, never the run: ``on_error`` is told once
+    (by default a warning on stderr) and later events are dropped.
+
+    Args:
+        path: The file; its folder is created.
+        on_error: Told ``(file, error)`` of the first failed write; None prints a warning.
+
+    Raises:
+        OSError: The folder or the file cannot be created or opened.
+    """
+
+    def __init__(self, path: Path, on_error: OnWriteError | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.on_error = on_error
+        _drop_cut_line(path)
         self._file: TextIO = path.open("a", encoding="utf-8")
         self._failed = False
+
+    @property
+    def failed(self) -> bool:
+        """A write failed; later events are dropped."""
+        return self._failed
 
     def __call__(self, event: EventDict) -> None:
         if self._failed:
             return
         try:
-            self._file.write(json.dumps(event) + "\n")
+            # default=str: a field that is not JSON (a Path, say) is logged as text, not fatal
+            self._file.write(json.dumps(event, default=str) + "\n")
             self._file.flush()
-        except OSError as err:  # a full disk costs the log, never the search
-            self._failed = True
+        except OSError as err:
+            self._fail(err)
+
+    def _fail(self, err: OSError) -> None:
+        # Set first: on_error may emit a warning event, which comes back here and stops.
+        self._failed = True
+        if self.on_error is not None:
+            self.on_error(str(self.path), err)
+        else:
             print(
-                f"warning: could not write {self.path}: {err.strerror or err} (the search "
-                "goes on without its event log)",
+                f"warning: could not write {self.path}: {err.strerror or err} (the run goes "
+                "on without its event log)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -113,10 +156,50 @@ class EventLog:
         """Close the file (a failure to flush it was or is reported, not raised)."""
         try:
             self._file.close()
-        except OSError:
+        except OSError as err:
             if not self._failed:
-                self._failed = True
-                print(f"warning: could not write {self.path}", file=sys.stderr, flush=True)
+                self._fail(err)
+
+
+def _drop_cut_line(path: Path) -> None:
+    """Cut a last line that a killed writer left without its newline (never a whole line)."""
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, 2)
+            if size == 0 or (fh.seek(size - 1), fh.read(1))[1] == b"\n":
+                return
+            fh.seek(max(0, size - (1 << 20)))  # an event line is far shorter than 1 MiB
+            tail = fh.read()
+    except FileNotFoundError:
+        return
+    keep = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else 0
+    os.truncate(path, keep)
+
+
+def read_events(path: Path) -> list[Event]:
+    """The events of an ``events.jsonl``, skipping a last line that a killed run cut short.
+
+    Raises:
+        ConfigError: A line other than a cut-short last one is not an event (the message names
+            the file and the line).
+        OSError: The file cannot be read.
+    """
+    text = path.read_text(encoding="utf-8", errors="replace")
+    # The piece after the last newline is "" in a complete log; otherwise it is the line a
+    # killed run was writing, which is no event.
+    lines = text.split("\n")[:-1]
+    events = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            events.append(Event.from_dict(data))
+        except ValueError as err:
+            raise ConfigError(f"{path}, line {number}, is not an event: {err}") from None
+    return events
 
 
 class Progress:

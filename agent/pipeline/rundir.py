@@ -13,21 +13,19 @@ through :attr:`RunDir.warn` (by default printed on stderr as ``warning: ...``).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from agent.events import EventDict
 from envs.errors import ConfigError
 from envs.task import Task
+from search.progress import EVENTS_FILE, EventLog
 
 RUNS_ENV = "LLMGS_RUNS_DIR"
 RESULT_FILE = "result.json"
-EVENTS_FILE = "events.jsonl"
 
 
 def runs_root(root: str | Path | None = None) -> Path:
@@ -41,8 +39,10 @@ def runs_root(root: str | Path | None = None) -> Path:
 class RunDir:
     """One run's folder; call it with an event to append the event to ``events.jsonl``.
 
-    Events received before :meth:`open` (while the task is being matched) are kept and written
-    when it opens.
+    The events go through :class:`search.progress.EventLog`, the one writer of that file
+    (crash-safe appends; a failed write is reported once through :attr:`warn`). Events
+    received before :meth:`open` (while the task is being matched) are kept and written when
+    it opens.
 
     Args:
         root: Folder holding run directories (see :func:`runs_root`).
@@ -51,9 +51,8 @@ class RunDir:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = runs_root(root)
         self.path: Path | None = None
-        self._file: TextIO | None = None
+        self._log: EventLog | None = None
         self._pending: list[EventDict] = []
-        self._events_failed = False
         self.warn: Callable[[str], None] | None = None
         """Called with a message when a best-effort write fails; None prints it on stderr."""
 
@@ -73,7 +72,7 @@ class RunDir:
                 k += 1
                 path = self.root / f"{base}-{k}"
             path.mkdir()
-            self._file = (path / EVENTS_FILE).open("a", encoding="utf-8")
+            self._log = EventLog(path / EVENTS_FILE, on_error=self._failed)
         except OSError as err:
             why = err.strerror or str(err)
             if self.root.exists() and not self.root.is_dir():
@@ -97,17 +96,10 @@ class RunDir:
             print(f"warning: {message}", file=sys.stderr, flush=True)
 
     def __call__(self, event: EventDict) -> None:
-        if self._events_failed:
-            return
-        if self._file is None:
+        if self._log is None:
             self._pending.append(event)
-            return
-        try:
-            self._file.write(json.dumps(event, default=str) + "\n")
-            self._file.flush()
-        except OSError as err:
-            self._events_failed = True  # first, so that the warning's own event stops here
-            self._failed(str(self.path / EVENTS_FILE) if self.path else EVENTS_FILE, err)
+        else:
+            self._log(event)
 
     def save(self, result_json: str, program: str, python: str) -> None:
         """Write the result and the best program as DSL and Python (best effort: a failed
@@ -142,11 +134,6 @@ class RunDir:
 
     def close(self) -> None:
         """Close the event file (a failure to flush it is reported, not raised)."""
-        if self._file is not None:
-            file, self._file = self._file, None
-            try:
-                file.close()
-            except OSError as err:
-                if not self._events_failed:
-                    self._events_failed = True
-                    self._failed(str(self.path / EVENTS_FILE) if self.path else EVENTS_FILE, err)
+        if self._log is not None:
+            log, self._log = self._log, None
+            log.close()

@@ -173,7 +173,8 @@ def test_a_failed_event_write_warns_once_and_stops_writing(tmp_path: Path) -> No
         def close(self) -> None:
             pass
 
-    rundir._file = FullDisk()  # type: ignore[assignment]
+    assert rundir._log is not None
+    rundir._log._file = FullDisk()  # type: ignore[assignment]
     for k in range(3):
         rundir({"event": "tick", "k": k})
     rundir.close()
