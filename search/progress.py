@@ -161,18 +161,24 @@ class EventLog:
                 self._fail(err)
 
 
-def _drop_cut_line(path: Path) -> None:
+def _drop_cut_line(path: Path, chunk: int = 1 << 16) -> None:
     """Cut a last line that a killed writer left without its newline (never a whole line)."""
     try:
         with path.open("rb") as fh:
-            size = fh.seek(0, 2)
-            if size == 0 or (fh.seek(size - 1), fh.read(1))[1] == b"\n":
+            end = fh.seek(0, 2)
+            if end == 0 or (fh.seek(end - 1), fh.read(1))[1] == b"\n":
                 return
-            fh.seek(max(0, size - (1 << 20)))  # an event line is far shorter than 1 MiB
-            tail = fh.read()
+            keep, stop = 0, end
+            while stop > 0:  # back from the end, a chunk at a time, to the last newline
+                start = max(0, stop - chunk)
+                fh.seek(start)
+                piece = fh.read(stop - start)
+                if b"\n" in piece:
+                    keep = start + piece.rfind(b"\n") + 1
+                    break
+                stop = start
     except FileNotFoundError:
         return
-    keep = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else 0
     os.truncate(path, keep)
 
 

@@ -23,7 +23,7 @@ from agent.pipeline import rundir as rundir_module
 from agent.pipeline.rundir import RunDir
 from envs.errors import ConfigError
 from search import checkpoint
-from search.progress import EVENTS_FILE, Event, EventLog, read_events
+from search.progress import EVENTS_FILE, Event, EventLog, _drop_cut_line, read_events
 
 EVENTS = [
     {"event": "solve_started", "time": 1.5, "stage": "start", "description": "open the door"},
@@ -109,6 +109,23 @@ def test_a_file_holding_only_a_cut_line_is_emptied_and_a_complete_file_is_untouc
     before = complete.read_bytes()
     EventLog(complete).close()
     assert complete.read_bytes() == before
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab{}", max_size=40), max_size=5),
+    st.text(alphabet="ab{}", max_size=40),
+    st.integers(min_value=1, max_value=8),
+)
+def test_only_the_cut_line_goes_however_long_the_lines(
+    whole: list[str], cut: str, chunk: int
+) -> None:
+    kept = "".join(line + "\n" for line in whole)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / EVENTS_FILE
+        path.write_text(kept + cut, encoding="utf-8")
+        _drop_cut_line(path, chunk=chunk)  # a small chunk: lines longer than one read
+        assert path.read_text(encoding="utf-8") == kept
 
 
 _WRITER = """
