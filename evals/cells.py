@@ -25,7 +25,7 @@ def backend_unavailable(backend: str | None) -> str | None:
         return None
     from agent import SolveConfig
 
-    return SolveConfig(model=backend).model_unavailable()
+    return SolveConfig.from_options(model=backend).model_unavailable()
 
 
 def base_row(cell: Cell) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from envs.errors import ConfigError
@@ -44,24 +44,40 @@ class SearchConfig:
             the budget and without effect on the search.
     """
 
+    # The metadata's help texts are the command-line help of ``llmgs search``.
     budget: int = 1_000_000
-    seed: int = 0
-    k: int = 250
-    start_k: int = 32
-    end_k: int = 2048
-    horizon: int | None = None
-    ratio: Ratio = "log"
-    easing: Easing = "sin"
-    interpolation: Interpolation = "log"
-    target: float = 1.0
-    max_climb_steps: int = 10_000
-    use_cache: bool = True
-    workers: int = 1
-    progress: bool = True
+    seed: int = field(default=0, metadata={"help": "seed of the search"})
+    k: int = field(default=250, metadata={"help": "neighbours per step of hc"})
+    start_k: int = field(default=32, metadata={"help": "Scheduled HC's k at the start"})
+    end_k: int = field(default=2048, metadata={"help": "Scheduled HC's k at the horizon"})
+    horizon: int | None = field(
+        default=None,
+        metadata={"help": "evaluations at which k reaches --end-k (default the budget)"},
+    )
+    ratio: Ratio = field(default="log", metadata={"help": "progress measure of the k schedule"})
+    easing: Easing = field(default="sin", metadata={"help": "easing of the k schedule"})
+    interpolation: Interpolation = field(
+        default="log", metadata={"help": "interpolation of the k schedule"}
+    )
+    target: float = field(default=1.0, metadata={"help": "stop once a program reaches it"})
+    max_climb_steps: int = field(
+        default=10_000, metadata={"help": "improvement steps allowed per climb"}
+    )
+    use_cache: bool = field(
+        default=True, metadata={"help": "reuse the score of a program already evaluated"}
+    )
+    workers: int = field(default=1, metadata={"help": "evaluation processes"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
     run_dir: str | None = None
-    checkpoint_every_s: float = 60.0
+    checkpoint_every_s: float = field(
+        default=60.0,
+        metadata={"help": "seconds between checkpoints", "flag": "--checkpoint-every"},
+    )
     resume: bool = False
-    heldout: int = 64
+    heldout: int = field(
+        default=64,
+        metadata={"help": "held-out instances the final program is also scored on (0: none)"},
+    )
 
     def __post_init__(self) -> None:
         if self.budget < 0:

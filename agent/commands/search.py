@@ -11,6 +11,9 @@ from agent.commands import SUMMARIES
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``search`` subcommand."""
+    from agent.commands.options import add_config_arguments
+    from search.config import METHODS, SearchConfig
+
     parser = subparsers.add_parser(
         "search",
         help=SUMMARIES["search"],
@@ -21,15 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--task", required=True, help="task id, e.g. karel/DoorKey")
     parser.add_argument(
-        "--method", choices=("mosaic", "shc", "hc", "random", "llmgs"), default="mosaic",
+        "--method", choices=METHODS, default="mosaic",
         help="mosaic: structural edits, fragments of --seed-programs, lexicase restarts "
         "(default); shc: Scheduled HC; hc: hill climbing with fixed k; random: random "
         "programs; llmgs: Scheduled HC cycling from --seed-programs",
     )  # fmt: skip
     parser.add_argument("--budget", type=int, default=None, help="evaluations (task default)")
-    parser.add_argument("--seed", type=int, default=0, help="search seed (default 0)")
-    parser.add_argument("--k", type=int, default=250, help="neighbours per step for hc")
-    parser.add_argument("--workers", type=int, default=1, help="evaluation processes")
     parser.add_argument("--init", default=None, help="DSL program to start the first climb")
     parser.add_argument(
         "--seed-programs", type=Path, default=None,
@@ -38,14 +38,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n", type=int, default=32, help="task instances (default 32)")
     parser.add_argument("--run-dir", default=None, help="folder for events.jsonl + checkpoints")
     parser.add_argument("--resume", default=None, metavar="DIR", help="resume the run in DIR")
-    parser.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    # The search's settings, their defaults and help: SearchConfig's fields.
+    add_config_arguments(parser, SearchConfig)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``llmgs search``; returns the exit code (0 solved or budget used, 130 interrupted)."""
     import envs
+    from agent.commands.options import config_options, given
     from envs.errors import ConfigError
     from search import SearchConfig, search
 
@@ -56,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
     if args.seed_programs is not None:
         lines = args.seed_programs.read_text(encoding="utf-8").splitlines()
         seeds = [line.strip() for line in lines if line.strip()]
+    given_options = given(args, tuple(config_options(SearchConfig)))
     config = SearchConfig(
-        budget=budget, seed=args.seed, k=args.k, workers=args.workers,
-        progress=not args.no_progress, run_dir=args.resume or args.run_dir,
-        resume=args.resume is not None, checkpoint_every_s=args.checkpoint_every,
+        budget=budget, run_dir=args.resume or args.run_dir, resume=args.resume is not None,
+        **given_options,
     )  # fmt: skip
     task = envs.make(args.task, n=args.n)
     result = search(task, args.method, init=args.init, seed_programs=seeds, config=config)

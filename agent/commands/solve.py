@@ -16,13 +16,23 @@ from typing import Any
 
 from agent.commands import SUMMARIES
 
+#: The :class:`SolveConfig` and :class:`LLMConfig` fields ``llmgs solve`` offers, in --help order.
+SOLVE_OPTIONS: tuple[str, ...] = (
+    "budget", "seed", "samples", "max_tokens", "generation_s", "revision", "rounds",
+    "early_stop", "loop_rounds", "search_method", "strategy", "mode", "agent_steps",
+    "instances", "temperature", "top_p", "grammar", "examples", "confirm_match", "runs_dir",
+    "save",
+)  # fmt: skip
+LLM_OPTIONS: tuple[str, ...] = ("model", "api_base", "cache", "cache_dir", "n_threads", "timeout_s")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``solve`` subcommand."""
-    from agent.commands.options import add_cache_arguments
+    """Add the ``solve`` subcommand; its settings are derived from :class:`SolveConfig`."""
+    from agent.commands.options import add_config_arguments
     from agent.llm.backends import PROVIDER_NOTES
-    from agent.pipeline.revision import METHODS
-    from agent.pipeline.support import DEFAULT_SOLVE_MODEL
+    from agent.llm.types import LLMConfig
+    from agent.pipeline.support import SolveConfig
+    from search.config import SearchConfig
 
     p = subparsers.add_parser(
         "solve",
@@ -33,71 +43,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("description", nargs="?", default="", help="the task in plain words")
     p.add_argument("--task", default=None, help="task id, overrides matching (llmgs tasks)")
-    p.add_argument(
-        "--model", default=DEFAULT_SOLVE_MODEL,
-        help=f"litellm model string, local/qwen2.5-coder-0.5b|1.5b, or 'none' for pure search "
-        f"(default {DEFAULT_SOLVE_MODEL}). Each provider gets only the parameters litellm lists "
-        f"for it: {PROVIDER_NOTES} (docs/backends.md)",
-    )  # fmt: skip
-    p.add_argument("--budget", type=int, default=None, help="evaluations (default: min(task "
-                   "default, 100000))")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed of search and sampling")
-    p.add_argument("--samples", type=int, default=None, help="programs per round (default 8 "
-                   "for a model on this machine or network: local/, ollama/, a loopback or "
-                   "private --api-base; 32 hosted)")  # fmt: skip
-    p.add_argument("--max-tokens", type=int, default=None, help="tokens per answer (default "
-                   "384 on this machine or network, 1024 hosted)")  # fmt: skip
-    p.add_argument("--generation-s", type=float, default=None, help="wall-time budget of "
-                   "asking the model, in seconds; then the search starts with the evaluations "
-                   "left (default 300 on this machine or network, 600 hosted)")  # fmt: skip
-    p.add_argument("--revision", choices=METHODS, default="none", help="revision method")
-    p.add_argument("--rounds", type=int, default=3, help="revision rounds at most (default 3)")
-    p.add_argument("--loop-rounds", type=int, default=0, help="model rounds inside the "
-                   "search: after a budget slice that does not solve, show the model the best "
-                   "program's returns and trace and search on from its answers (default 0: "
-                   "off)")  # fmt: skip
-    p.add_argument("--search", choices=("mosaic", "shc"), default="mosaic",
-                   help="search: mosaic (default) or shc (the paper's LLM-GS loop)")  # fmt: skip
-    p.add_argument("--strategy", choices=("pythonic_dsl", "python", "dsl"),
-                   default="pythonic_dsl", help="prompt strategy")  # fmt: skip
-    p.add_argument(
-        "--mode",
-        choices=("pipeline", "agent"),
-        default="pipeline",
-        help="pipeline (LLM-GS order) or agent (the model calls the tools)",
+    model_help = (
+        "litellm model string, local/qwen2.5-coder-0.5b|1.5b, or 'none' for pure search. Each "
+        f"provider gets only the parameters litellm lists for it: {PROVIDER_NOTES} "
+        "(docs/backends.md)"
     )
-    p.add_argument("--instances", type=int, default=32, help="task instances (default 32)")
-    add_cache_arguments(p)
-    p.add_argument("--api-base", default=None, help="server URL: an OpenAI-compatible server "
-                   "(http://127.0.0.1:8080/v1, with --model openai/NAME) or Ollama's "
-                   "(http://127.0.0.1:11434, with --model ollama/NAME); key from "
-                   "LLMGS_API_KEY if it needs one")  # fmt: skip
-    p.add_argument("--threads", type=int, default=None, help="threads of an embedded model")
-    p.add_argument("--runs-dir", default=None, help="root of run folders (default ./runs)")
-    p.add_argument("--no-save", action="store_true", help="do not write a run folder")
+    add_config_arguments(p, LLMConfig, LLM_OPTIONS, helps={"model": model_help})
+    add_config_arguments(p, SolveConfig, SOLVE_OPTIONS)
+    add_config_arguments(p, SearchConfig, ("workers",))
     p.add_argument("--json", action="store_true", help="print only the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``llmgs solve``; returns the exit code (0 solved or not; errors raise)."""
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`SolveConfig` of the options given (the others keep its defaults).
 
+    Raises:
+        ConfigError: A value the config does not allow (the message names the setting).
+    """
+    from agent.commands.options import given
+    from agent.pipeline.support import SolveConfig
+
+    options = given(args, (*LLM_OPTIONS, *SOLVE_OPTIONS, "workers"))
+    if str(options.get("model", "x")).lower() in ("none", ""):
+        options["model"] = None  # pure search
+    return SolveConfig().with_options(**options)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``llmgs solve``; returns the exit code (0 solved or not; errors raise).
+
+    Raises:
+        ConfigError: No description and no task, or an invalid setting.
+    """
     from agent import solve
     from envs.errors import ConfigError
 
     if not args.description and args.task is None:
         raise ConfigError('give a description ("pick up the key and open the door") or --task')
-    model = None if args.model.lower() in ("none", "") else args.model
+    config = config_from_args(args)
     printer = None if args.quiet else ProgressPrinter(sys.stderr)
     result = solve(
-        args.description or (args.task or ""), task=args.task, model=model, budget=args.budget,
-        seed=args.seed, strategy=args.strategy, revision=args.revision, rounds=args.rounds,
-        samples=args.samples, max_tokens=args.max_tokens, generation_s=args.generation_s,
-        mode=args.mode, instances=args.instances, cache=args.cache,
-        cache_dir=args.cache_dir, api_base=args.api_base,
-        n_threads=args.threads, save=not args.no_save, runs_dir=args.runs_dir,
-        on_event=printer, search_method=args.search, loop_rounds=args.loop_rounds,
-    )  # fmt: skip
+        args.description or (args.task or ""), task=args.task, config=config, on_event=printer
+    )
     if args.json:
         print(result.to_json())
     else:

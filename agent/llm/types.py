@@ -88,15 +88,45 @@ class LLMConfig:
             shared CPU (see ``local_model.default_threads``).
     """
 
-    model: str = DEFAULT_MODEL
-    api_base: str | None = None
-    cache: CacheMode = "on"
-    cache_dir: Path | None = None
-    num_retries: int = 4
-    timeout_s: float | None = None
-    gguf_path: Path | None = None
-    n_ctx: int = 4096
-    n_threads: int | None = None
+    # The metadata's help texts are the command-line help (agent.commands.options).
+    model: str = field(
+        default=DEFAULT_MODEL,
+        metadata={"help": "litellm model string (openai/gpt-4o-mini, ollama/NAME) or an "
+                  "embedded local/qwen2.5-coder-0.5b|1.5b"},
+    )  # fmt: skip
+    api_base: str | None = field(
+        default=None,
+        metadata={"help": "server URL: an OpenAI-compatible server (http://127.0.0.1:8080/v1, "
+                  "with --model openai/NAME) or Ollama's (http://127.0.0.1:11434, with --model "
+                  "ollama/NAME); key from LLMGS_API_KEY if it needs one"},
+    )  # fmt: skip
+    cache: CacheMode = field(
+        default="on",
+        metadata={"help": "completion cache: on reads and writes it, off neither, replay "
+                  "answers only from it and fails on a miss (offline replay)"},
+    )  # fmt: skip
+    cache_dir: Path | None = field(
+        default=None,
+        metadata={"help": "completion cache folder (default $LLMGS_CACHE_DIR or "
+                  "~/.cache/llmgs/completions)"},
+    )  # fmt: skip
+    num_retries: int = field(
+        default=4, metadata={"help": "retries of a request after a transient failure"}
+    )
+    timeout_s: float | None = field(
+        default=None,
+        metadata={"help": "seconds per request (default 600 for a server on this machine or "
+                  "network, 120 hosted)"},
+    )  # fmt: skip
+    gguf_path: Path | None = field(
+        default=None,
+        metadata={"help": "your own GGUF file for local/ models (default $LLMGS_GGUF)",
+                  "flag": "--gguf"},
+    )  # fmt: skip
+    n_ctx: int = field(default=4096, metadata={"help": "context length of an embedded model"})
+    n_threads: int | None = field(
+        default=None, metadata={"help": "threads of an embedded model", "flag": "--threads"}
+    )
 
     def __post_init__(self) -> None:
         if "/" not in self.model:
@@ -108,6 +138,11 @@ class LLMConfig:
             raise ConfigError(f"cache must be 'on', 'off' or 'replay', got {self.cache!r}")
         if self.num_retries < 0:
             raise ConfigError(f"num_retries must be >= 0, got {self.num_retries}")
+        if self.n_ctx < 1 or (self.n_threads is not None and self.n_threads < 1):
+            raise ConfigError(f"n_ctx and n_threads must be >= 1, got {self.n_ctx}, "
+                              f"{self.n_threads}")  # fmt: skip
+        if self.timeout_s is not None and not self.timeout_s > 0:
+            raise ConfigError(f"timeout_s must be > 0 seconds, got {self.timeout_s}")
 
     def resolved_timeout_s(self) -> float:
         """The per-request timeout this config uses (see ``timeout_s``)."""

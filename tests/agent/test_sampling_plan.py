@@ -63,20 +63,21 @@ def test_solve_plan_uses_the_grammar_for_embedded_models_only() -> None:
     from agent.pipeline.sampling import plan_for, uses_examples
     from agent.pipeline.support import SolveConfig
 
-    local = plan_for(SolveConfig(model="local/qwen2.5-coder-0.5b"), "minigrid", 1)
+    cfg = SolveConfig.from_options
+    local = plan_for(cfg(model="local/qwen2.5-coder-0.5b"), "minigrid", 1)
     assert local.settings.grammar == python_gbnf("minigrid")
     assert local.settings.max_tokens == max_answer_chars("minigrid")
     assert local.per_request == 1 and local.top_up == 0 and local.seed == 1000
-    hosted = plan_for(SolveConfig(model="openai/gpt-4o-mini"), "karel", 0)
+    hosted = plan_for(cfg(model="openai/gpt-4o-mini"), "karel", 0)
     assert hosted.settings.grammar is None and hosted.settings.max_tokens == 1024
-    forced = plan_for(SolveConfig(model="openai/q", api_base="http://127.0.0.1:1/v1",
-                                  grammar=True), "karel", 0)  # fmt: skip
+    forced = plan_for(cfg(model="openai/q", api_base="http://127.0.0.1:1/v1", grammar=True),
+                      "karel", 0)  # fmt: skip
     assert forced.settings.grammar == python_gbnf("karel") and forced.top_up == 0
-    off = plan_for(SolveConfig(model="local/qwen2.5-coder-0.5b", grammar=False), "karel", 0)
+    off = plan_for(cfg(model="local/qwen2.5-coder-0.5b", grammar=False), "karel", 0)
     assert off.settings.grammar is None
-    assert uses_examples(SolveConfig(model="local/qwen2.5-coder-0.5b"))
-    assert not uses_examples(SolveConfig(model="local/qwen2.5-coder-0.5b", examples=False))
-    assert not uses_examples(SolveConfig(model="openai/gpt-4o-mini"))
+    assert uses_examples(cfg(model="local/qwen2.5-coder-0.5b"))
+    assert not uses_examples(cfg(model="local/qwen2.5-coder-0.5b", examples=False))
+    assert not uses_examples(cfg(model="openai/gpt-4o-mini"))
 
 
 def test_a_local_solve_asks_every_round_for_code_under_the_grammar() -> None:

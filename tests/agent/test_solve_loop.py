@@ -106,6 +106,6 @@ def test_the_cli_flag_reaches_solve(
     monkeypatch.setattr(agent, "solve", spy)
     code = main(["solve", DESCRIPTION, "--model", "none", "--budget", "60", "--instances", "2",
                  "--no-save", "--json", "--loop-rounds", "2"])  # fmt: skip
-    assert code == 0 and seen["loop_rounds"] == 2
+    assert code == 0 and seen["config"].loop_rounds == 2
     assert main(["solve", DESCRIPTION, "--model", "none", "--no-save", "--loop-rounds", "-1"]) == 1
     assert "loop_rounds" in capsys.readouterr().err
