@@ -15,13 +15,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from agent.llm.types import LLMConfig
     from agent.pipeline.matching import match_task
     from agent.pipeline.results import MatchResult, SolveResult
     from agent.pipeline.solver import solve
     from agent.pipeline.support import SolveConfig
     from agent.prompting import render_prompt
 
-__all__ = ["MatchResult", "SolveConfig", "SolveResult", "match_task", "render_prompt", "solve"]
+__all__ = [
+    "LLMConfig", "MatchResult", "SolveConfig", "SolveResult", "match_task", "render_prompt",
+    "solve",
+]  # fmt: skip
 
 _LAZY = {
     "solve": "agent.pipeline.solver",
@@ -29,6 +33,7 @@ _LAZY = {
     "MatchResult": "agent.pipeline.results",
     "SolveResult": "agent.pipeline.results",
     "SolveConfig": "agent.pipeline.support",
+    "LLMConfig": "agent.llm.types",
     "render_prompt": "agent.prompting",
 }
 

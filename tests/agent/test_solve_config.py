@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from agent import SolveConfig, solve
+from agent import LLMConfig, SolveConfig, solve
 from agent.cli import build_parser
 from agent.commands.options import config_options, given
 from agent.commands.solve import config_from_args
-from agent.llm.types import LLMConfig
 from envs.errors import ConfigError
 from search.config import SearchConfig
 
@@ -114,6 +113,19 @@ def test_a_bad_setting_names_the_field_and_what_is_allowed(
         SolveConfig.from_options(**options)
     for word in words:
         assert word in str(info.value)
+
+
+def test_nested_configs_are_built_directly_too() -> None:
+    config = SolveConfig(llm=LLMConfig(model="openai/m", api_base="http://127.0.0.1:9/v1"),
+                         search=SearchConfig(workers=2), rounds=0)  # fmt: skip
+    assert config.resolved_samples() == 8  # a server on this machine: the local defaults
+    assert config.with_options(cache="off").llm == LLMConfig(
+        model="openai/m", api_base="http://127.0.0.1:9/v1", cache="off"
+    )
+    with pytest.raises(ConfigError, match="llm must be an LLMConfig"):
+        SolveConfig(llm="openai/m")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="search must be a SearchConfig"):
+        SolveConfig(search={"workers": 2})  # type: ignore[arg-type]
 
 
 def test_revision_choices_are_the_pipelines() -> None:
