@@ -148,3 +148,40 @@ def test_cli_rejects_a_bad_choice(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         _solve_args("--search", "bfs")
     assert "--search" in capsys.readouterr().err
+
+
+def _sample_value(option: Any) -> tuple[list[str], Any]:
+    """Command-line words for ``option`` and the value they mean (never the default)."""
+    if option.kind is bool:
+        value = not option.default if option.default is not None else True
+        return [option.flag if value else "--no-" + option.flag[2:]], value
+    if option.choices is not None:
+        value = next(c for c in option.choices if c != option.default)
+        return [option.flag, value], value
+    if option.kind in (int, float):
+        value = option.kind((option.default or 1) + 2)
+        return [option.flag, str(value)], value
+    text = "openai/x" if option.name == "model" else "/tmp/somewhere"
+    return [option.flag, text], option.kind(text)
+
+
+def test_every_solve_flag_means_what_the_keyword_means() -> None:
+    from agent.commands.solve import LLM_OPTIONS, SOLVE_OPTIONS
+
+    options = {**config_options(LLMConfig), **config_options(SolveConfig)}
+    options["workers"] = config_options(SearchConfig)["workers"]
+    for name in (*LLM_OPTIONS, *SOLVE_OPTIONS, "workers"):
+        words, value = _sample_value(options[name])
+        from_cli = config_from_args(_solve_args(*words))
+        assert from_cli == SolveConfig.from_options(**{name: value}) != SolveConfig(), name
+
+
+def test_the_service_schema_offers_the_configs_choices_and_defaults() -> None:
+    from typing import get_args
+
+    from agent.service.schemas import Revision, SolveRequest, Strategy
+
+    solve_options = config_options(SolveConfig)
+    assert get_args(Revision) == solve_options["revision"].choices
+    assert get_args(Strategy) == solve_options["strategy"].choices
+    assert SolveRequest.model_fields["seed"].default == SolveConfig().seed
