@@ -6,38 +6,32 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from agent.commands import SUMMARIES
-from agent.commands.options import add_cache_arguments
-from agent.llm.types import DEFAULT_MODEL, LLMConfig, SamplingSettings
+from agent.commands.options import add_cache_arguments, add_config_arguments, config_options, given
+from agent.llm.types import LLMConfig, SamplingSettings
+
+#: The :class:`LLMConfig` fields ``llmgs llm`` offers (with ``--cache`` and ``--cache-dir``).
+BACKEND_OPTIONS: tuple[str, ...] = ("model", "api_base", "gguf_path", "cache", "cache_dir")
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the model/backend options shared by commands that call a model."""
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"litellm model string, or local/qwen2.5-coder-0.5b|1.5b (default {DEFAULT_MODEL}); "
-        "each provider gets only the parameters litellm lists for it (docs/backends.md)",
-    )
-    parser.add_argument(
-        "--api-base",
-        default=None,
-        help="URL of a server of your own: OpenAI-compatible (http://127.0.0.1:8080/v1, with "
-        "--model openai/NAME) or Ollama (http://127.0.0.1:11434, with --model ollama/NAME); "
-        "key from LLMGS_API_KEY, if the server needs one",
-    )
-    parser.add_argument("--gguf", type=Path, default=None, help="your own GGUF file for local/")
+    """Add the model/backend options (derived from :class:`LLMConfig`'s fields)."""
+    add_config_arguments(
+        parser, LLMConfig, ("model", "api_base", "gguf_path"),
+        helps={"model": f"{config_options(LLMConfig)['model'].help}; each provider gets only "
+               "the parameters litellm lists for it (docs/backends.md)"},
+    )  # fmt: skip
     add_cache_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> LLMConfig:
-    """Build an :class:`LLMConfig` from the options of :func:`add_backend_arguments`."""
-    return LLMConfig(
-        model=args.model, api_base=args.api_base, cache=args.cache, cache_dir=args.cache_dir,
-        gguf_path=args.gguf,
-    )  # fmt: skip
+    """Build an :class:`LLMConfig` from the options of :func:`add_backend_arguments`.
+
+    Raises:
+        ConfigError: A value the config does not allow.
+    """
+    return LLMConfig(**given(args, BACKEND_OPTIONS))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``llmgs llm``; returns the exit code."""
     from agent.llm.gateway import Gateway
 
-    gateway = Gateway(config_from_args(args))
+    config = config_from_args(args)
+    gateway = Gateway(config)
     messages = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
@@ -86,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(item.text)
         source = "cached" if item.cached else "generated"
         print(
-            f"[{args.model}: {source} in {latency:.2f} s, {item.prompt_tokens} prompt + "
+            f"[{config.model}: {source} in {latency:.2f} s, {item.prompt_tokens} prompt + "
             f"{item.completion_tokens} completion tokens]",
             file=sys.stderr,
         )
