@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent.llm.types import LLMConfig
+    from agent.pipeline.config import SolveConfig
     from agent.pipeline.matching import match_task
     from agent.pipeline.results import MatchResult, SolveResult
     from agent.pipeline.solver import solve
-    from agent.pipeline.support import SolveConfig
     from agent.prompting import render_prompt
 
 __all__ = [
@@ -32,7 +32,7 @@ _LAZY = {
     "match_task": "agent.pipeline.matching",
     "MatchResult": "agent.pipeline.results",
     "SolveResult": "agent.pipeline.results",
-    "SolveConfig": "agent.pipeline.support",
+    "SolveConfig": "agent.pipeline.config",
     "LLMConfig": "agent.llm.types",
     "render_prompt": "agent.prompting",
 }

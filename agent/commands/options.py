@@ -1,6 +1,6 @@
 """Command-line options derived from the settings dataclasses, spelled and explained once.
 
-A field of :class:`~agent.pipeline.support.SolveConfig`, :class:`~agent.llm.types.LLMConfig` or
+A field of :class:`~agent.pipeline.config.SolveConfig`, :class:`~agent.llm.types.LLMConfig` or
 :class:`~search.config.SearchConfig` whose metadata has a ``help`` text is an option: its flag
 is ``--field-name`` (or the metadata's ``flag``), its choices come from its ``Literal`` type (or
 the metadata's ``choices``), a ``bool`` is ``--name/--no-name``, and its default is the field's

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from agent.commands.options import add_config_arguments
     from agent.llm.backends import PROVIDER_NOTES
     from agent.llm.types import LLMConfig
-    from agent.pipeline.support import SolveConfig
+    from agent.pipeline.config import SolveConfig
     from search.config import SearchConfig
 
     p = subparsers.add_parser(
@@ -62,7 +62,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         ConfigError: A value the config does not allow (the message names the setting).
     """
     from agent.commands.options import given
-    from agent.pipeline.support import SolveConfig
+    from agent.pipeline.config import SolveConfig
 
     options = given(args, (*LLM_OPTIONS, *SOLVE_OPTIONS, "workers"))
     if str(options.get("model", "x")).lower() in ("none", ""):

@@ -6,9 +6,11 @@
 - :mod:`~agent.pipeline.sampling`: one round's requests and the sampling plan.
 - :mod:`~agent.pipeline.revision`: what a revision round feeds back.
 - :mod:`~agent.pipeline.loop`: the model inside the search (``loop_rounds``).
+- :mod:`~agent.pipeline.config`: the settings, :class:`SolveConfig` (holding an ``LLMConfig``
+  and a ``SearchConfig``).
 - :mod:`~agent.pipeline.matching`, :mod:`~agent.pipeline.results`,
   :mod:`~agent.pipeline.rundir`, :mod:`~agent.pipeline.support`: matching, the result records,
-  the run folder, the settings.
+  the run folder, a cancellable task and stage timing.
 
 Outside ``agent`` only the names ``agent`` exports are used (``solve``, ``SolveConfig``,
 ``SolveResult``, ``match_task``, ``MatchResult``).

@@ -25,6 +25,7 @@ from typing import Any
 
 from agent.events import StageEmitter
 from agent.llm.types import LLM
+from agent.pipeline.config import SolveConfig
 from agent.pipeline.results import RevisionRound
 from agent.pipeline.revision import revision_messages
 from agent.pipeline.sampling import (
@@ -35,7 +36,7 @@ from agent.pipeline.sampling import (
     uses_examples,
     uses_grammar,
 )
-from agent.pipeline.support import SolveConfig, StageClock
+from agent.pipeline.support import StageClock
 from envs.task import Task
 from search.budget import Evaluator
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from agent.conversion.acceptance import AcceptanceStats, ConversionOutcome, convert_answer, tally
 from agent.events import StageEmitter
 from agent.llm.types import LLM, SamplingSettings
-from agent.pipeline.support import SolveConfig
+from agent.pipeline.config import SolveConfig
 from search.budget import Evaluator
 
 

@@ -24,12 +24,13 @@ from typing import Any
 from agent.events import OnEvent, StageEmitter
 from agent.llm.types import LLM
 from agent.llm.usage import MeteredLLM, Usage
+from agent.pipeline.config import DEFAULT_BUDGET_CAP, SolveConfig
 from agent.pipeline.loop import search_with_loop
 from agent.pipeline.matching import match_task
 from agent.pipeline.results import MatchResult, SolveResult
 from agent.pipeline.rounds import Rounds
 from agent.pipeline.rundir import RunDir
-from agent.pipeline.support import DEFAULT_BUDGET_CAP, CancellableTask, SolveConfig, StageClock
+from agent.pipeline.support import CancellableTask, StageClock
 from envs.errors import CacheMiss, LLMError
 from envs.task import Task, mean_return
 from search.budget import Evaluator

@@ -63,6 +63,6 @@ def check_request(body: SolveRequest, *, max_budget: int) -> dict[str, Any]:
 
 def _default_model() -> str | None:
     """The model ``agent.solve`` uses when none is given."""
-    from agent.pipeline.support import SolveConfig
+    from agent.pipeline.config import SolveConfig
 
     return SolveConfig().model

@@ -60,8 +60,8 @@ def test_grammar_is_part_of_the_cache_key(tmp_path: Path) -> None:
 
 
 def test_solve_plan_uses_the_grammar_for_embedded_models_only() -> None:
+    from agent.pipeline.config import SolveConfig
     from agent.pipeline.sampling import plan_for, uses_examples
-    from agent.pipeline.support import SolveConfig
 
     cfg = SolveConfig.from_options
     local = plan_for(cfg(model="local/qwen2.5-coder-0.5b"), "minigrid", 1)

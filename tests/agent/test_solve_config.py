@@ -104,6 +104,8 @@ def test_keyword_settings_route_to_the_nested_configs() -> None:
         ({"model": "gpt-4o"}, ["provider prefix"]),
         ({"cache": "maybe"}, ["cache", "replay"]),
         ({"workers": 0}, ["workers"]),
+        ({"top_p": 0.0}, ["top_p", "(0, 1]"]),
+        ({"n_threads": 0}, ["n_threads", ">= 1"]),
     ],
 )
 def test_a_bad_setting_names_the_field_and_what_is_allowed(
@@ -158,8 +160,11 @@ def _sample_value(option: Any) -> tuple[list[str], Any]:
     if option.choices is not None:
         value = next(c for c in option.choices if c != option.default)
         return [option.flag, value], value
-    if option.kind in (int, float):
-        value = option.kind((option.default or 1) + 2)
+    if option.kind is int:
+        value = (option.default or 1) + 2
+        return [option.flag, str(value)], value
+    if option.kind is float:  # halved: temperature and top_p stay in range
+        value = (option.default or 3.0) / 2
         return [option.flag, str(value)], value
     text = "openai/x" if option.name == "model" else "/tmp/somewhere"
     return [option.flag, text], option.kind(text)
