@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.description and args.task is None:
         raise ConfigError('give a description ("pick up the key and open the door") or --task')
     config = config_from_args(args)
+    if config.llm is None and config.search_method == "none":
+        raise ConfigError("--model none --search none leaves nothing to run: give a model or "
+                          "a search (mosaic, shc)")  # fmt: skip
     printer = None if args.quiet else ProgressPrinter(sys.stderr)
     result = solve(
         args.description or (args.task or ""), task=args.task, config=config, on_event=printer

@@ -190,3 +190,11 @@ def test_the_service_schema_offers_the_configs_choices_and_defaults() -> None:
     assert get_args(Revision) == solve_options["revision"].choices
     assert get_args(Strategy) == solve_options["strategy"].choices
     assert SolveRequest.model_fields["seed"].default == SolveConfig().seed
+
+
+def test_cli_refuses_a_run_without_model_and_search(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    argv = ["solve", "--task", "karel/Harvester", "--model", "none", "--search", "none"]
+    assert main([*argv, "--no-save"]) == 1
+    assert "nothing to run" in capsys.readouterr().err
