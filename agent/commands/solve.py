@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "solve",
         help=SUMMARIES["solve"],
         description="Match the description to a task, ask the model for programs, convert and "
-        "score them, optionally revise them, then improve them with Scheduled Hill Climbing. "
-        "Each run is saved under ./runs (or $LLMGS_RUNS_DIR).",
+        "score them, optionally revise them, then improve them by search (mosaic, the default; "
+        "--search). Each run is saved under ./runs (or $LLMGS_RUNS_DIR).",
     )
     p.add_argument("description", nargs="?", default="", help="the task in plain words")
     p.add_argument("--task", default=None, help="task id, overrides matching (llmgs tasks)")
