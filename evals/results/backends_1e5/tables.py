@@ -178,6 +178,7 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     fewer = never_worse = compared = 0
+    per_seed: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # seed -> [fewer, compared]
     for task in tasks:
         base, with_model = by.get((task, NONE), {}), by.get((task, model), {})
         seeds = sorted(set(base) & set(with_model))
@@ -190,6 +191,9 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
         fa = [base[s].get("final_return") or 0.0 for s in seeds]
         fb = [with_model[s].get("final_return") or 0.0 for s in seeds]
         ok = all(y >= x for x, y in zip(fa, fb, strict=True))
+        for seed, x, y in zip(seeds, a, b, strict=True):
+            per_seed[seed][0] += y < x
+            per_seed[seed][1] += 1
         fewer += win
         never_worse += ok
         out.append(
@@ -201,7 +205,9 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
     out.append(
         f"{model} needs fewer evaluations to 1.0 than none on {fewer} of {compared} tasks "
         f"(median over the common seeds); final return never worse on {never_worse} of "
-        f"{compared}."
+        f"{compared}. Per seed, fewer on: "
+        + "; ".join(f"seed {k}: {v[0]} of {v[1]}" for k, v in sorted(per_seed.items()))
+        + "."
     )
     return out
 
