@@ -7,13 +7,13 @@ alone. Parallel scoring inside one search is :class:`search.pool.EvalPool`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from envs.task import Task
 from search.config import SearchConfig
-from search.executor import Executor, as_completed, map_ordered
+from search.executor import Executor, map_ordered
 from search.methods import search
 
 
@@ -79,15 +79,3 @@ def run_many(
         ConfigError: Unknown executor, workers < 1, or Ray requested but not installed.
     """
     return map_ordered(run_job, jobs, workers=workers, executor=executor)
-
-
-def run_as_completed(jobs: Sequence[SearchJob], workers: int) -> Iterator[tuple[int, Any]]:
-    """Run jobs on a process pool, yielding ``(index, SearchResult)`` as each one finishes.
-
-    Ctrl-C, an error in a job, or the caller leaving the loop stops the pool at once (the
-    workers are terminated) instead of waiting for the jobs still queued.
-
-    Raises:
-        ConfigError: workers < 1.
-    """
-    return as_completed(run_job, jobs, workers=workers)

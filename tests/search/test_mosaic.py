@@ -148,31 +148,6 @@ def test_other_methods_report_the_held_out_return_too(method: str) -> None:
     assert result.heldout_return is not None and -1.0 <= result.heldout_return <= 1.0
 
 
-def _row(method: str, curve: list[list[float]], **extra: object) -> dict:
-    return {"task": "karel/X", "method": method, "seed": 0, "budget": 100, "curve": curve,
-            "evaluations_to_solve": None, "best_return": curve[-1][1], "evaluations": 100,
-            "unique_evaluations": 100, "wall_s": 2.0, "best_program": "", **extra}  # fmt: skip
-
-
-def test_efficiency_judges_every_method_by_a_task_s_best_reachable_target() -> None:
-    from search.efficiency import by_task_markdown, summarise
-
-    records = [
-        _row("mosaic", [[5, 0.5], [10, 0.95]], target=0.95, heldout_return=0.9),
-        _row("shc", [[7, 0.96], [50, 0.97]], heldout_return=0.8),
-        _row("hc", [[3, 0.2]]),
-    ]
-    rows = {r["method"]: r for r in summarise(records, [100])}
-    assert rows["mosaic"]["solved"] == 1 and rows["mosaic"]["median_evals_to_solve"] == 10
-    assert rows["mosaic"]["median_s_to_solve"] == 2.0  # it stopped at the target
-    assert rows["shc"]["solved"] == 1 and rows["shc"]["median_evals_to_solve"] == 7
-    assert rows["shc"]["median_s_to_solve"] is None  # it ran on past the target: no time
-    assert rows["hc"]["solved"] == 0 and rows["hc"]["median_heldout_return"] is None
-    assert rows["mosaic"]["median_heldout_return"] == 0.9
-    table = by_task_markdown(list(rows.values()), 100)
-    assert "X (to 0.95, the best reachable)" in table and "0.900 / 0.800 / -" in table
-
-
 def test_warm_up_is_scheduled_hc_draw_for_draw() -> None:
     # MazeSparse is solved within the warm-up: the run is Scheduled HC's, evaluation for
     # evaluation (same count, same program, same curve).

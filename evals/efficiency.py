@@ -10,7 +10,7 @@ final program's return on held-out instances never searched on.
 
 Usage::
 
-    python -m search.efficiency --budget 100000 --seeds 8 \\
+    python -m evals.efficiency --budget 100000 --seeds 8 \\
         --out evals/results/search_efficiency
 """
 
@@ -29,9 +29,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from envs.errors import ConfigError, LlmgsError
-from search.config import SearchConfig
-from search.efficiency_report import (  # the summary half, re-exported for callers
+import envs
+from envs import ConfigError, LlmgsError
+from evals.efficiency_report import (  # the summary half, re-exported for callers
     BENCHMARK_METHODS,
     by_task_markdown,
     markdown,
@@ -39,9 +39,15 @@ from search.efficiency_report import (  # the summary half, re-exported for call
     summarise,
     task_targets,
 )
-from search.executor import stop_on_ctrl_c
-from search.parallel import SearchJob, run_as_completed
-from search.results import SearchResult
+from search import (
+    SearchConfig,
+    SearchJob,
+    SearchResult,
+    as_completed,
+    heldout_return,
+    run_job,
+    stop_on_ctrl_c,
+)
 
 __all__ = [
     "BENCHMARK_METHODS", "HELDOUT_N", "RUNS_FILE", "backfill_heldout", "by_task_markdown",
@@ -55,8 +61,6 @@ HELDOUT_N = 64  # held-out instances: seeds 32..95 for the benchmark's 32 instan
 
 def karel_tasks() -> list[str]:
     """Ids of the 12 Karel benchmark tasks."""
-    import envs
-
     return [t.id for t in envs.tasks("karel", benchmark_only=True)]
 
 
@@ -92,12 +96,9 @@ def backfill_heldout(records: list[dict[str, Any]], path: Path) -> int:
     The held-out return depends only on the row's best program, so it is computed from it (no
     search is re-run) and ``runs.jsonl`` is rewritten atomically.
     """
-    from search.engine import heldout_return
-    from search.methods import resolve_task
-
     missing = [r for r in records if "heldout_return" not in r]
     for row in missing:
-        row["heldout_return"] = heldout_return(resolve_task(row["task"]), row["best_program"],
+        row["heldout_return"] = heldout_return(envs.make(row["task"]), row["best_program"],
                                                HELDOUT_N)  # fmt: skip
     if missing:
         tmp = path.with_suffix(".jsonl.tmp")
@@ -171,8 +172,6 @@ def run_benchmark(
         TaskNotFound: An unknown task id.
         ConfigError: An unknown method or a budget below 1.
     """
-    import envs
-
     tasks = [envs.info(task).id for task in tasks]
     unknown = sorted(set(methods) - set(BENCHMARK_METHODS))
     if unknown:
@@ -203,7 +202,7 @@ def run_benchmark(
     print(f"{len(jobs)} runs to do on {min(workers, max(len(jobs), 1))} worker(s); each "
           f"finished run is appended to {path}", file=sys.stderr, flush=True)  # fmt: skip
     with bar:
-        for _, result in run_as_completed(jobs, workers):
+        for _, result in as_completed(run_job, jobs, workers=workers):
             record(result)
     return records
 
@@ -232,7 +231,7 @@ def _budgets(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(
-        prog="python -m search.efficiency",
+        prog="python -m evals.efficiency",
         description=__doc__.split("\n\n")[0] + " Re-running a command resumes it.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -1,6 +1,6 @@
 """Summaries of the sample-efficiency benchmark: per-task targets, tables and the report.
 
-Split from :mod:`search.efficiency` (which runs the benchmark): everything here reads the
+Split from :mod:`evals.efficiency` (which runs the benchmark): everything here reads the
 records of ``runs.jsonl`` and nothing runs a search.
 """
 
