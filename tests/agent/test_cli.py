@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ def _imported(*args: str) -> list[str]:
         text=True,
         timeout=300,
         check=True,
+        # As from a terminal: a suite started in the background of a script inherits SIGINT
+        # ignored, and the CLI then imports search.executor to restore Ctrl-C (agent/cli.py).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     return json.loads(done.stdout.splitlines()[-1])
 
