@@ -2,7 +2,7 @@
 
 The kernel in :mod:`envs.karel._kernels` runs this code instead of walking the AST. Layout: one
 opcode word followed by its operands; jump targets are absolute word offsets inside the
-program's own code. Control flow:
+program's own code. Control flow (:mod:`envs.dsl.bytecode`, shared with Minigrid):
 
 * ``WHILE c( x c) w( B w)``::
 
@@ -27,37 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.dsl.ast import (
-    Action,
-    And,
-    BoolConst,
-    Cond,
-    If,
-    IfElse,
-    Not,
-    Or,
-    Perception,
-    Program,
-    Repeat,
-    Stmt,
-    While,
-)
+from envs.dsl.ast import Perception, Program
+from envs.dsl.bytecode import CodeWriter
 from envs.errors import ProgramRuntimeError
-
-# Opcodes (operands in brackets).
-HALT = 0
-ACT = 1  # [action]
-JMP = 2  # [target]
-JNP = 3  # [perception, target]: evaluate; jump when false
-JP = 4  # [perception, target]: evaluate; jump when true
-WCHECK = 5  # [while node]
-RSET = 6  # [slot, n]
-RDEC = 7  # [slot, target]: jump when the counter is 0, else decrement
-PERC = 8  # [perception]: flag <- perception
-NOT = 9  # flag <- not flag
-CONST = 10  # [value]: flag <- value
-JF = 11  # [target]: jump when flag is false
-JT = 12  # [target]: jump when flag is true
 
 ACTIONS: dict[str, int] = {
     "move": 0,
@@ -75,108 +47,11 @@ PERCEPTIONS: dict[str, int] = {
 }
 
 
-class _CodeWriter:
-    """Accumulates code words and counts WHILE nodes and REPEAT slots."""
-
-    __slots__ = ("code", "n_while", "n_repeat", "n_free")
-
-    def __init__(self) -> None:
-        self.code: list[int] = []
-        self.n_while = 0
-        self.n_repeat = 0
-        self.n_free = 0  # WHILE nodes whose condition can be evaluated without any call
-
-    def block(self, block: tuple[Stmt, ...]) -> None:
-        for stmt in block:
-            self.stmt(stmt)
-
-    def stmt(self, stmt: Stmt) -> None:
-        code = self.code
-        kind = type(stmt)
-        if kind is Action:
-            index = ACTIONS.get(stmt.name)
-            if index is None:
-                raise ProgramRuntimeError(f"{stmt.name!r} is not a Karel action")
-            code += (ACT, index)
-        elif kind is While:
-            node = self.n_while
-            self.n_while += 1
-            self.n_free += _may_skip_calls(stmt.cond)
-            top = len(code)
-            patch = self.cond_jump_if_false(stmt.cond)
-            code += (WCHECK, node)
-            self.block(stmt.body)
-            code += (JMP, top)
-            code[patch] = len(code)
-        elif kind is Repeat:
-            slot = self.n_repeat
-            self.n_repeat += 1
-            code += (RSET, slot, stmt.n)
-            top = len(code)
-            code += (RDEC, slot, -1)
-            patch = len(code) - 1
-            self.block(stmt.body)
-            code += (JMP, top)
-            code[patch] = len(code)
-        elif kind is If:
-            patch = self.cond_jump_if_false(stmt.cond)
-            self.block(stmt.body)
-            code[patch] = len(code)
-        elif kind is IfElse:
-            patch = self.cond_jump_if_false(stmt.cond)
-            self.block(stmt.body)
-            code += (JMP, -1)
-            end_patch = len(code) - 1
-            code[patch] = len(code)
-            self.block(stmt.orelse)
-            code[end_patch] = len(code)
-        else:
-            raise ProgramRuntimeError(f"cannot compile statement {stmt!r} for Karel")
-
-    def cond_jump_if_false(self, cond: Cond) -> int:
-        """Emit a test of ``cond`` that jumps when it is false; return the target's index."""
-        code = self.code
-        kind = type(cond)
-        if kind is Perception:
-            code += (JNP, _perception(cond), -1)
-        elif kind is Not and type(cond.cond) is Perception:
-            code += (JP, _perception(cond.cond), -1)
-        else:
-            self.flag(cond)
-            code += (JF, -1)
-        return len(code) - 1
-
-    def flag(self, cond: Cond) -> None:
-        """Emit code that leaves the value of ``cond`` in the flag register."""
-        code = self.code
-        kind = type(cond)
-        if kind is Perception:
-            code += (PERC, _perception(cond))
-        elif kind is Not:
-            self.flag(cond.cond)
-            code.append(NOT)
-        elif kind is BoolConst:
-            code += (CONST, 1 if cond.value else 0)
-        elif kind is And or kind is Or:
-            self.flag(cond.left)
-            code += (JF if kind is And else JT, -1)
-            patch = len(code) - 1
-            self.flag(cond.right)
-            code[patch] = len(code)
-        else:
-            raise ProgramRuntimeError(f"cannot compile condition {cond!r} for Karel")
-
-
-def _may_skip_calls(cond: Cond) -> bool:
-    """Whether evaluating ``cond`` can make no call at all (its first leaf is a constant)."""
-    kind = type(cond)
-    if kind is Perception:
-        return False
-    if kind is Not:
-        return _may_skip_calls(cond.cond)
-    if kind is And or kind is Or:
-        return _may_skip_calls(cond.left)  # the left operand is always evaluated
-    return True
+def _action(name: str) -> int:
+    index = ACTIONS.get(name)
+    if index is None:
+        raise ProgramRuntimeError(f"{name!r} is not a Karel action")
+    return index
 
 
 def _perception(p: Perception) -> int:
@@ -196,10 +71,8 @@ def compile_words(program: Program) -> tuple[list[int], int, int]:
     Raises:
         ProgramRuntimeError: The program uses an action or perception Karel does not have.
     """
-    em = _CodeWriter()
-    em.block(program.body)
-    em.code.append(HALT)
-    return em.code, em.n_repeat, em.n_free
+    writer = CodeWriter(_action, _perception, "Karel")
+    return writer.program(program.body), writer.n_repeat, writer.n_free
 
 
 def compile_batch(programs: list[Program]) -> tuple[np.ndarray, np.ndarray, int, int]:

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from envs.dsl.ast import Program
+from envs.dsl.bytecode import HALT
 from envs.dsl.parser import parse
 from envs.errors import ConfigError
 from envs.karel import _kernels as K
-from envs.karel.bytecode import HALT, compile_batch, compile_words
+from envs.karel.bytecode import compile_batch, compile_words
 from envs.limits import max_free_steps
 from envs.task import mean_return
 

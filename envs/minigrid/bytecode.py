@@ -20,37 +20,9 @@ accepted from model text) compile to a flag register with Python's short-circuit
 
 from __future__ import annotations
 
-from envs.dsl.ast import (
-    Action,
-    And,
-    BoolConst,
-    Cond,
-    If,
-    IfElse,
-    Not,
-    Or,
-    Perception,
-    Program,
-    Repeat,
-    Stmt,
-    While,
-)
+from envs.dsl.ast import Perception, Program
+from envs.dsl.bytecode import CodeWriter
 from envs.errors import ProgramRuntimeError
-
-# Opcodes (operands in brackets).
-HALT = 0
-ACT = 1  # [action]
-JMP = 2  # [target]
-JNP = 3  # [perception, target]: evaluate; jump when false
-JP = 4  # [perception, target]: evaluate; jump when true
-WCHECK = 5  # [while node]
-RSET = 6  # [slot, n]
-RDEC = 7  # [slot, target]: jump when the counter is 0, else decrement
-PERC = 8  # [perception]: flag <- perception
-NOT = 9  # flag <- not flag
-CONST = 10  # [value]: flag <- value
-JF = 11  # [target]: jump when flag is false
-JT = 12  # [target]: jump when flag is true
 
 #: Action name -> minigrid's ``Actions`` value.
 ACTIONS: dict[str, int] = {"left": 0, "right": 1, "forward": 2, "pickup": 3, "drop": 4, "toggle": 5}
@@ -89,94 +61,11 @@ def perception_code(p: Perception) -> int:
     return kind * 64
 
 
-class _CodeWriter:
-    """Accumulates code words and counts WHILE nodes and REPEAT slots."""
-
-    __slots__ = ("code", "n_while", "n_repeat")
-
-    def __init__(self) -> None:
-        self.code: list[int] = []
-        self.n_while = 0
-        self.n_repeat = 0
-
-    def block(self, block: tuple[Stmt, ...]) -> None:
-        for stmt in block:
-            self.stmt(stmt)
-
-    def stmt(self, stmt: Stmt) -> None:
-        code = self.code
-        kind = type(stmt)
-        if kind is Action:
-            index = ACTIONS.get(stmt.name)
-            if index is None:
-                raise ProgramRuntimeError(f"unknown Minigrid action {stmt.name!r}")
-            code += (ACT, index)
-        elif kind is While:
-            node = self.n_while
-            self.n_while += 1
-            top = len(code)
-            patch = self.jump_if_false(stmt.cond)
-            code += (WCHECK, node)
-            self.block(stmt.body)
-            code += (JMP, top)
-            code[patch] = len(code)
-        elif kind is Repeat:
-            slot = self.n_repeat
-            self.n_repeat += 1
-            code += (RSET, slot, stmt.n)
-            top = len(code)
-            code += (RDEC, slot, -1)
-            patch = len(code) - 1
-            self.block(stmt.body)
-            code += (JMP, top)
-            code[patch] = len(code)
-        elif kind is If:
-            patch = self.jump_if_false(stmt.cond)
-            self.block(stmt.body)
-            code[patch] = len(code)
-        elif kind is IfElse:
-            patch = self.jump_if_false(stmt.cond)
-            self.block(stmt.body)
-            code += (JMP, -1)
-            end_patch = len(code) - 1
-            code[patch] = len(code)
-            self.block(stmt.orelse)
-            code[end_patch] = len(code)
-        else:
-            raise ProgramRuntimeError(f"not a Minigrid statement: {stmt!r}")
-
-    def jump_if_false(self, cond: Cond) -> int:
-        """Emit a test of ``cond`` that jumps when it is false; return the target's index."""
-        code = self.code
-        kind = type(cond)
-        if kind is Perception:
-            code += (JNP, perception_code(cond), -1)
-        elif kind is Not and type(cond.cond) is Perception:
-            code += (JP, perception_code(cond.cond), -1)
-        else:
-            self.flag(cond)
-            code += (JF, -1)
-        return len(code) - 1
-
-    def flag(self, cond: Cond) -> None:
-        """Emit code that leaves the value of ``cond`` in the flag register."""
-        code = self.code
-        kind = type(cond)
-        if kind is Perception:
-            code += (PERC, perception_code(cond))
-        elif kind is Not:
-            self.flag(cond.cond)
-            code.append(NOT)
-        elif kind is BoolConst:
-            code += (CONST, 1 if cond.value else 0)
-        elif kind is And or kind is Or:
-            self.flag(cond.left)
-            code += (JF if kind is And else JT, -1)
-            patch = len(code) - 1
-            self.flag(cond.right)
-            code[patch] = len(code)
-        else:
-            raise ProgramRuntimeError(f"not a Minigrid condition: {cond!r}")
+def _action(name: str) -> int:
+    index = ACTIONS.get(name)
+    if index is None:
+        raise ProgramRuntimeError(f"unknown Minigrid action {name!r}")
+    return index
 
 
 def compile_words(program: Program) -> tuple[list[int], int, int]:
@@ -185,7 +74,5 @@ def compile_words(program: Program) -> tuple[list[int], int, int]:
     Raises:
         ProgramRuntimeError: The program uses an action or perception Minigrid does not have.
     """
-    em = _CodeWriter()
-    em.block(program.body)
-    em.code.append(HALT)
-    return em.code, em.n_repeat, em.n_while
+    writer = CodeWriter(_action, perception_code, "Minigrid")
+    return writer.program(program.body), writer.n_repeat, writer.n_while

@@ -26,10 +26,11 @@ import numpy as np
 from minigrid.core.world_object import Box, Door, WorldObj
 
 from envs.dsl.ast import Program
+from envs.dsl.bytecode import HALT
 from envs.errors import ConfigError
 from envs.limits import max_free_steps
 from envs.minigrid import _kernel as K
-from envs.minigrid.bytecode import COLORS, HALT, OBJECT_TYPES, compile_words
+from envs.minigrid.bytecode import COLORS, OBJECT_TYPES, compile_words
 from envs.minigrid.worlds import MinigridWorld, Snapshot
 
 TASK_IDS: dict[str, int] = {
