@@ -271,7 +271,11 @@ def examples_for(task: str | TaskPrompt, limit: int = MAX_EXAMPLES) -> list[Work
 
 
 def examples_section(task: str | TaskPrompt, strategy: str = "python") -> str:
-    """The prompt section that shows the worked examples for ``task`` ("" when none)."""
+    """The prompt section that shows the worked examples for ``task`` ("" when none).
+
+    Raises:
+        ConfigError: A worked example's task has no prompt sentences.
+    """
     info = task_prompt(task)
     shown = []
     for k, example in enumerate(examples_for(info), 1):

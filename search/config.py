@@ -112,7 +112,11 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise ConfigError."""
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ConfigError: ``data`` has keys that are not SearchConfig fields.
+        """
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

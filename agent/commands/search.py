@@ -44,7 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``llmgs search``; returns the exit code (0 solved or budget used, 130 interrupted)."""
+    """Run ``llmgs search``; returns the exit code (0 solved or budget used, 130 interrupted).
+
+    Raises:
+        ConfigError: Both ``--run-dir`` and ``--resume`` name different folders, or a
+            setting is invalid.
+    """
     import envs
     from agent.commands.options import config_options, given
     from envs.errors import ConfigError

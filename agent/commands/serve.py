@@ -83,7 +83,11 @@ def _is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``llmgs serve`` until interrupted; returns the exit code."""
+    """Run ``llmgs serve`` until interrupted; returns the exit code.
+
+    Raises:
+        ConfigError: The 'serve' extra is not installed, or a setting is invalid.
+    """
     from envs.errors import ConfigError
 
     try:
