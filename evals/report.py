@@ -19,6 +19,7 @@ from typing import Any
 from envs import ConfigError
 from evals.plots import label, plot_curves, plot_revision, round_bests
 from evals.store import ROWS_FILE, SUITE_FILE, ResultStore
+from evals.suite import Cell
 
 REPORT_FILE = "report.md"
 Row = dict[str, Any]
@@ -28,7 +29,8 @@ def load_rows(folder: str | Path) -> list[Row]:
     """The latest row of every cell of the folder's suite, via its SQLite store.
 
     Rows of cells the suite file no longer has (an older budget or seed list), or whose
-    settings changed since, are left out so that a report only shows the current suite.
+    settings changed since, are left out so that a report only shows the current suite. Rows
+    made by other search code are kept (the header counts them: a rerun redoes them).
     """
     store = ResultStore(folder)
     if not store.rows_path.exists():
@@ -38,16 +40,16 @@ def load_rows(folder: str | Path) -> list[Row]:
     current = _current_cells(Path(folder))
     if current is None:
         return rows
-    return [r for r in rows if current.get(r["key"]) == r.get("fingerprint")]
+    return [r for r in rows if r["key"] in current and current[r["key"]].matches_settings(r)]
 
 
-def _current_cells(folder: Path) -> dict[str, str] | None:
-    """Key -> fingerprint of the cells of the suite copied into the folder (None: no copy)."""
+def _current_cells(folder: Path) -> dict[str, Cell] | None:
+    """Key -> cell of the suite copied into the folder (None: no copy)."""
     from evals.suite import load_suite
 
     if not (folder / SUITE_FILE).exists():
         return None
-    return {c.key: c.fingerprint for c in load_suite(str(folder / SUITE_FILE)).cells()}
+    return {c.key: c for c in load_suite(str(folder / SUITE_FILE)).cells()}
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -102,10 +104,14 @@ def cell_stats(rows: list[Row]) -> dict[str, Any]:
     tokens = [
         (r.get("prompt_tokens") or 0) + (r.get("completion_tokens") or 0) for r in rows
     ]  # fmt: skip
+    seconds = [r["seconds_to_solve"] for r in solved if r.get("seconds_to_solve") is not None]
     return {
         "n": len(rows), "finals": finals, "mean": _mean(finals),
+        "heldout": _mean([r.get("heldout_return") for r in rows]),
         "success": len(solved) / len(rows) if rows else None,
         "median_to_solve": statistics.median(to_solve) if to_solve else None,
+        "median_s_to_solve": statistics.median(seconds) if seconds else None,
+        **generation_stats(rows),
         "pre_search": _mean([r.get("pre_search_return") for r in rows]),
         "acceptance": accepted / answers if answers else None,
         "calls": _mean([r.get("llm_calls") for r in rows]), "tokens": _mean(tokens),
@@ -116,6 +122,23 @@ def cell_stats(rows: list[Row]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def generation_stats(rows: list[Row]) -> dict[str, float | None]:
+    """Completion tokens per answer and answers per minute of the rows whose answers were all
+    generated now (model calls and no cache hit): replayed answers cost no tokens and no time.
+    Minutes are the generate and revision stages (the prompt included)."""
+    fresh = [r for r in rows if (r.get("llm_calls") or 0) > 0 and not r.get("cache_hits")]
+    answers = sum(int(r.get("answers") or 0) for r in fresh)
+    tokens = sum(int(r.get("completion_tokens") or 0) for r in fresh)
+    seconds = sum(
+        float(v) for r in fresh for k, v in (r.get("stage_times") or {}).items()
+        if k == "generate" or k.startswith("revision")
+    )  # fmt: skip
+    return {
+        "tokens_per_answer": tokens / answers if answers else None,
+        "answers_per_min": answers / seconds * 60 if answers and seconds > 0 else None,
+    }
+
+
 def _uses_model(rows: list[Row]) -> bool:
     return any(r.get("backend") not in (None, "none") for r in rows)
 
@@ -124,10 +147,11 @@ def task_table(rows: list[Row]) -> list[str]:
     """Per task, method and backend: return, success, evaluations, LLM use and time."""
     model = _uses_model(rows)
     head = ["task", "method", "backend", "seeds", "final return mean ± std [min, max]",
-            "success", "median evals to 1.0", "mean evals"]  # fmt: skip
+            "held-out return", "success", "median evals to 1.0", "median s to 1.0",
+            "mean evals"]  # fmt: skip
     if model:
         head += ["best LLM program (pre-search)", "acceptance", "LLM calls (cache hits)",
-                 "tokens", "cost $"]  # fmt: skip
+                 "tokens", "tokens/answer", "answers/min", "cost $"]  # fmt: skip
     head += ["mean wall s", "stage s (mean)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (task, _, backend), group in _groups(
@@ -135,12 +159,14 @@ def task_table(rows: list[Row]) -> list[str]:
     ).items():
         s = cell_stats(group)
         cells = [task.split("/")[-1], group[0]["method"], backend, str(s["n"]),
-                 _spread(s["finals"]), _fmt(s["success"], 2), _fmt(s["median_to_solve"], 0),
+                 _spread(s["finals"]), _fmt(s["heldout"]), _fmt(s["success"], 2),
+                 _fmt(s["median_to_solve"], 0), _fmt(s["median_s_to_solve"], 1),
                  _fmt(s["evaluations"], 0)]  # fmt: skip
         if model:
             calls = f"{_fmt(s['calls'], 1)} ({_fmt(s['hits'], 1)})"
             cells += [_fmt(s["pre_search"]), _fmt(s["acceptance"], 2), calls,
-                      _fmt(s["tokens"], 0), _fmt(s["cost"], 4)]  # fmt: skip
+                      _fmt(s["tokens"], 0), _fmt(s["tokens_per_answer"], 1),
+                      _fmt(s["answers_per_min"], 2), _fmt(s["cost"], 4)]  # fmt: skip
         cells += [_fmt(s["wall"], 1), s["stages"]]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -148,19 +174,26 @@ def task_table(rows: list[Row]) -> list[str]:
 
 def summary_table(rows: list[Row]) -> list[str]:
     """Per method and backend, over all tasks: mean return, success and cost."""
-    head = ["method", "backend", "tasks", "cells", "mean final return", "success rate",
-            "tasks solved (any seed)", "median evals to 1.0", "acceptance", "tokens/cell",
-            "mean wall s"]  # fmt: skip
+    head = ["method", "backend", "tasks", "cells", "mean final return", "mean held-out return",
+            "success rate", "tasks solved (any seed)", "median evals to 1.0",
+            "median s to 1.0", "mean best LLM program (pre-search)", "acceptance",
+            "tokens/cell", "tokens/answer", "answers/min", "mean wall s"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (_, backend), group in _groups(rows, lambda r: (label(r), r["backend"])).items():
         per_task = _groups(group, lambda r: (r["task"],))
         s = cell_stats(group)
-        task_means = [cell_stats(g)["mean"] for g in per_task.values()]
+        task_stats = [cell_stats(g) for g in per_task.values()]
         solved_tasks = sum(1 for g in per_task.values() if any(r.get("solved") for r in g))
+        # Means over tasks (each task's mean over its seeds), so a task with more seeds
+        # weighs no more than the others.
         cells = [group[0]["method"], backend, str(len(per_task)), str(s["n"]),
-                 _fmt(_mean(task_means)), _fmt(s["success"], 2), str(solved_tasks),
-                 _fmt(s["median_to_solve"], 0), _fmt(s["acceptance"], 2), _fmt(s["tokens"], 0),
-                 _fmt(s["wall"], 1)]  # fmt: skip
+                 _fmt(_mean([t["mean"] for t in task_stats])),
+                 _fmt(_mean([t["heldout"] for t in task_stats])), _fmt(s["success"], 2),
+                 str(solved_tasks), _fmt(s["median_to_solve"], 0),
+                 _fmt(s["median_s_to_solve"], 1),
+                 _fmt(_mean([t["pre_search"] for t in task_stats])), _fmt(s["acceptance"], 2),
+                 _fmt(s["tokens"], 0), _fmt(s["tokens_per_answer"], 1),
+                 _fmt(s["answers_per_min"], 2), _fmt(s["wall"], 1)]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -245,12 +278,34 @@ def header(folder: Path, rows: list[Row]) -> list[str]:
         f"{sorted({r['budget'] for r in rows})} evaluations; **instances:** "
         f"{sorted({r['instances'] for r in rows})}",
         f"- **Cells:** {len(rows)} ({', '.join(f'{k} {v}' for k, v in sorted(status.items()))})",
+        f"- **Search code:** {_code_text(rows)}",
     ]
     for r in worked:
         end = " (killed before it finished)" if r.get("killed") else ""
         lines.append(f"- **Invocation:** `{_argv(r)}` at {r['started_at']}: ran {r['ran']} "
                      f"cell(s){end}")  # fmt: skip
     return lines + [""]
+
+
+def _code_text(rows: list[Row]) -> str:
+    """Which search code (``evals.suite.code_version``) made the rows, against this checkout's."""
+    from evals.suite import code_version
+
+    now = code_version()
+    counts: dict[str | None, int] = defaultdict(int)
+    for row in rows:
+        counts[row.get("code")] += 1
+    parts = []
+    for code, n in sorted(
+        counts.items(), key=lambda kv: (kv[0] != now, kv[0] is None, kv[0] or "")
+    ):
+        if code == now:
+            parts.append(f"`{code}` (this checkout's) for {n} cell(s)")
+        elif code is None:
+            parts.append(f"not recorded for {n} cell(s) (rows made before rows recorded it)")
+        else:
+            parts.append(f"`{code}` (other code: `llmgs eval run` redoes them) for {n} cell(s)")
+    return "; ".join(parts) or f"`{now}` (this checkout's)"
 
 
 def _argv(run: dict[str, Any]) -> str:
@@ -317,10 +372,14 @@ def write_report(folder: str | Path) -> Path:
         lines += ["## Revision", "", "![revision](revision.png)", ""]
     lines += [
         "Evaluations use the paper's counting (each program on all instances counts 1, repeats "
-        'included). Success = final return >= 1.0. "median evals to 1.0" is over solved seeds '
-        "only. Bands in plots span the worst to the best seed. LLM calls, tokens and the "
-        "generate/revision stage times count fresh model calls only: answers replayed from the "
-        "completion cache (cache hits) cost no tokens and almost no time.",
+        'included). Success = final return >= 1.0. "median evals to 1.0" and "median s to 1.0" '
+        "(wall seconds from the cell's start to the first program at 1.0, model loading and "
+        "generation included) are over solved seeds only. Held-out return: the final program on "
+        "64 instances no search saw (— for rows made before rows recorded it). Bands in plots "
+        "span the worst to the best seed. LLM calls, tokens and the generate/revision stage "
+        "times count fresh model calls only: answers replayed from the completion cache (cache "
+        'hits) cost no tokens and almost no time, so "tokens/answer" and "answers/min" are '
+        "over the cells whose answers were all generated fresh (— when there are none).",
         "",
     ]
     out = folder / "report.md"

@@ -12,6 +12,7 @@ messages, sampling settings and seeds, and so the completion-cache keys, are unc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agent import SolveResult, solve
@@ -28,19 +29,25 @@ EXPERIMENT = {
 EXPERIMENT_BUDGET = 10**9
 
 
-def solve_cell(cell: Cell, llm: Any, **options: Any) -> SolveResult:
+def solve_cell(
+    cell: Cell, llm: Any, on_event: Callable[[dict[str, Any]], None] | None = None, **options: Any
+) -> SolveResult:
     """``agent.solve()`` on the cell's task, seed and instances, without saving a run folder.
 
     Args:
         cell: The cell.
         llm: A ready LLM (tests pass a ScriptedLLM) used instead of building ``cell.backend``.
-        **options: Further ``solve()`` options (budget, revision, rounds, samples, ...).
+        on_event: Also receives every event of the run.
+        **options: Further ``solve()`` options (budget, revision, rounds, samples, ...); the
+            method's settings (``api_base``, ...) fill in the ones not given here.
 
     Raises:
         LLMError: The model failed during the run. ``solve()`` carries on without a failed
             model; a row under the model's name would then report pure search (or nothing)
             as that model's result, so the cell fails instead and is retried on the next run.
     """
+    for name, value in cell.method.solve_options().items():
+        options.setdefault(name, value)
     if llm is not None:
         options["llm"] = llm
     else:
@@ -50,6 +57,8 @@ def solve_cell(cell: Cell, llm: Any, **options: Any) -> SolveResult:
     def watch(event: dict[str, Any]) -> None:
         if event.get("event") == "warning" and event.get("kind") == "llm_failed":
             failures.append(str(event.get("message", "")))
+        if on_event is not None:
+            on_event(event)
 
     result = solve(
         cell.task, task=cell.task, seed=cell.seed, instances=cell.instances, save=False,
@@ -86,6 +95,7 @@ def revision_cell(cell: Cell, llm: Any = None) -> dict[str, Any]:
         "evaluations": result.evaluations, "unique_evaluations": result.unique_evaluations,
         "evals_to_solve": next((int(c) for c, b in curve if b >= 1.0), None),
         "curve": curve, "pre_search_return": pre_search,
+        "heldout_return": finite(result.heldout_return),
         "program": result.program, "stop_reason": "rounds",
         **usage_fields(data), "rounds": round_summaries(data["rounds"]),
         # The experiment's stages: the rounds (solve()'s match and verify are not part of it).

@@ -2,9 +2,10 @@
 
 Each finished cell is appended to ``rows.jsonl`` and ``results.sqlite`` at once (see
 :mod:`evals.store`), so a killed suite keeps every finished cell. On the next run, a cell whose
-latest row has the same key and settings fingerprint and the status ``ok`` (or ``skipped`` while
-its backend is still unavailable) is not run again; failed cells and cells whose settings changed
-are. Rerunning a finished suite therefore does no work.
+latest row has the same key and fingerprint (settings and search code, see
+:meth:`~evals.suite.Cell.matches`) and the status ``ok`` (or ``skipped`` while its backend is
+still unavailable) is not run again; failed cells and cells whose settings or search code
+changed are. Rerunning a finished suite therefore does no work.
 
 Example:
     >>> from evals.suite import load_suite
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from envs import ConfigError
-from evals.cells import backend_unavailable, run_cell
+from evals.cells import cell_unavailable, run_cell
 from evals.store import ResultStore
 from evals.suite import Cell, Suite
 from search import Executor, as_completed, check_executor
@@ -66,12 +67,12 @@ class RunSummary:
 
 def is_done(row: dict[str, Any] | None, cell: Cell) -> bool:
     """Whether ``row`` already records ``cell`` so that it need not run again."""
-    if row is None or row.get("fingerprint") != cell.fingerprint:
+    if row is None or not cell.matches(row):
         return False
     if row.get("status") == "ok":
         return True
     # A skipped cell is redone once its backend becomes usable (e.g. a key was set).
-    return row.get("status") == "skipped" and backend_unavailable(cell.backend) is not None
+    return row.get("status") == "skipped" and cell_unavailable(cell) is not None
 
 
 def pending_cells(

@@ -31,7 +31,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("solved", "INTEGER"), ("evaluations", "INTEGER"), ("evals_to_solve", "INTEGER"),
     ("pre_search_return", "REAL"), ("acceptance_rate", "REAL"), ("llm_calls", "INTEGER"),
     ("prompt_tokens", "INTEGER"), ("completion_tokens", "INTEGER"), ("cost_usd", "REAL"),
-    ("wall_s", "REAL"), ("finished_at", "TEXT"),
+    ("wall_s", "REAL"), ("finished_at", "TEXT"), ("heldout_return", "REAL"),
+    ("seconds_to_solve", "REAL"), ("code", "TEXT"),
 )  # fmt: skip
 
 
@@ -110,6 +111,11 @@ class ResultStore:
         try:
             cols = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
             db.execute(f"CREATE TABLE IF NOT EXISTS rows ({cols}, json TEXT)")
+            # A store written before a column was added gets it (empty for its old rows).
+            have = {r[1] for r in db.execute("PRAGMA table_info(rows)")}
+            for name, kind in COLUMNS:
+                if name not in have:
+                    db.execute(f"ALTER TABLE rows ADD COLUMN {name} {kind}")
             yield db
             db.commit()
         except sqlite3.DatabaseError as err:

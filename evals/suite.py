@@ -5,6 +5,11 @@ A suite file names the tasks, the methods (how a cell is run), the backends (mod
 independent :class:`Cell` s the runner executes. Pure-search methods never use a model, so
 they are expanded with the ``none`` backend only.
 
+A ``solve`` or ``revision`` method may also set solve() settings by name (:data:`SETTINGS`:
+``api_base`` for a model behind an OpenAI-compatible server, ``generation_s``, ``grammar``,
+``cache``, ...); every cell of the method passes them on. API keys are never settings: they
+are read from the environment (``LLMGS_API_KEY`` for a server, ``OPENAI_API_KEY``, ...).
+
 Example suite::
 
     name: smoke
@@ -14,15 +19,20 @@ Example suite::
     backends: [null]
     methods:
       - {name: shc, kind: search, method: shc}
+      - {name: server, kind: solve, samples: 16, backends: [openai/qwen2.5-coder-1.5b],
+         api_base: "http://127.0.0.1:8765/v1", generation_s: 600}
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from envs import ConfigError
 
@@ -31,6 +41,43 @@ KINDS: tuple[str, ...] = ("search", "solve", "revision")
 SEARCH_METHODS: tuple[str, ...] = ("random", "hc", "shc")
 #: The backend label of cells that use no model.
 NO_MODEL = "none"
+#: solve() settings a ``solve`` or ``revision`` method may set by name (fields of
+#: ``agent.SolveConfig`` and ``agent.LLMConfig``); the cell's own (model, seed, budget,
+#: instances, samples, ...) come from the suite and the method's fields.
+SETTINGS: tuple[str, ...] = (
+    "api_base", "gguf_path", "n_ctx", "strategy", "temperature", "top_p", "generation_s",
+    "grammar", "examples", "search_method", "loop_rounds", "early_stop", "confirm_match",
+    "cache", "cache_dir", "timeout_s", "num_retries", "n_threads",
+)  # fmt: skip
+#: Settings that change how answers are fetched, not which answers or results a cell gets:
+#: left out of the fingerprint, so e.g. ``cache: replay`` keeps a cell's rows current.
+NEUTRAL_SETTINGS: frozenset[str] = frozenset(
+    {"cache", "cache_dir", "timeout_s", "num_retries", "n_threads"}
+)
+#: Settings the revision experiment fixes (``evals.revision.EXPERIMENT``).
+REVISION_FIXED: frozenset[str] = frozenset(
+    {"early_stop", "search_method", "generation_s", "examples", "grammar"}
+)
+#: Packages whose code is part of every cell's fingerprint (see :func:`code_version`).
+CODE_PACKAGES: tuple[str, ...] = ("search",)
+
+
+def _reject_setting(method: str, name: str) -> str:
+    """Why ``name`` is not a setting of a method (the ConfigError message)."""
+    lowered = name.lower()
+    if any(word in lowered for word in ("key", "secret", "token", "password")) and (
+        name not in SETTINGS
+    ):
+        return (
+            f"method {method!r}: {name!r} cannot be set in a suite: API keys are read from "
+            "the environment only (LLMGS_API_KEY for a server at api_base, OPENAI_API_KEY, "
+            "...), never written to suites or rows"
+        )
+    own = ", ".join(f.name for f in fields(MethodSpec) if f.name != "settings")
+    return (
+        f"method {method!r}: unknown setting {name!r}; a method takes {own} and the solve "
+        f"settings {', '.join(SETTINGS)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -52,6 +99,8 @@ class MethodSpec:
         backends: Backends of this method; None for the suite's list.
         seeds: Seeds of this method; None for the suite's list (lets a costly LLM method run
             fewer seeds than the cheap search baselines beside it).
+        settings: solve() settings of its cells, as sorted ``(name, value)`` pairs, each one
+            of :data:`SETTINGS` (``api_base``, ``generation_s``, ``cache``, ...).
     """
 
     name: str
@@ -64,8 +113,25 @@ class MethodSpec:
     max_tokens: int | None = None
     backends: tuple[str | None, ...] | None = None
     seeds: tuple[int, ...] | None = None
+    settings: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
+        settings = self.settings.items() if isinstance(self.settings, dict) else self.settings
+        object.__setattr__(self, "settings", tuple(sorted((str(k), v) for k, v in settings)))
+        for name, value in self.settings:
+            if name not in SETTINGS:
+                raise ConfigError(_reject_setting(self.name, name))
+            if name == "api_base" and value is not None and "@" in urlsplit(str(value)).netloc:
+                raise ConfigError(
+                    f"method {self.name!r}: api_base must not hold credentials; set "
+                    "LLMGS_API_KEY in the environment instead"
+                )
+        if self.settings and self.kind == "search":
+            raise ConfigError(f"method {self.name!r}: a search method takes no solve settings")
+        fixed = sorted(REVISION_FIXED & {name for name, _ in self.settings})
+        if self.kind == "revision" and fixed:
+            raise ConfigError(f"method {self.name!r}: the revision experiment fixes "
+                              f"{', '.join(fixed)} (evals.revision.EXPERIMENT)")  # fmt: skip
         if self.kind not in KINDS:
             raise ConfigError(f"method {self.name!r}: kind must be one of {KINDS}")
         if self.kind == "search" and self.method not in SEARCH_METHODS:
@@ -76,6 +142,14 @@ class MethodSpec:
             raise ConfigError(f"method {self.name!r}: a revision cell needs a revision method")
         if self.rounds < 0 or self.k < 1 or (self.samples is not None and self.samples < 1):
             raise ConfigError(f"method {self.name!r}: rounds >= 0, k >= 1 and samples >= 1")
+
+    def solve_options(self) -> dict[str, Any]:
+        """The method's settings as ``solve()`` keywords (paths expanded)."""
+        out = dict(self.settings)
+        for name in ("gguf_path", "cache_dir"):
+            if out.get(name) is not None:
+                out[name] = Path(str(out[name])).expanduser()
+        return out
 
 
 @dataclass(frozen=True)
@@ -115,9 +189,43 @@ class Cell:
 
     @property
     def fingerprint(self) -> str:
-        """Hash of every setting: a row whose fingerprint differs is stale and is redone."""
-        data = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(data.encode()).hexdigest()[:16]
+        """Hash of every setting and of the search's code (:func:`code_version`): a row whose
+        fingerprint differs is stale and is redone (see :meth:`matches` for older rows)."""
+        return _digest({**self._settings_data(), "code": code_version()})
+
+    @property
+    def settings_fingerprint(self) -> str:
+        """Hash of every setting, without the code (the fingerprint rows had before they
+        recorded the code; rows keep it as ``settings_fingerprint``)."""
+        return _digest(self._settings_data())
+
+    def matches(self, row: dict[str, Any]) -> bool:
+        """Whether ``row`` records this cell with its current settings and search code, so the
+        runner need not redo it.
+
+        A row with a ``code`` field must have this cell's :attr:`fingerprint`. A row written
+        before rows recorded the code has none; it matches on its settings alone (its
+        fingerprint was :attr:`settings_fingerprint`): its code is unknown, so it is kept as
+        it is rather than redone.
+        """
+        found = row.get("fingerprint")
+        if found == self.fingerprint:
+            return True
+        return "code" not in row and found == self.settings_fingerprint
+
+    def matches_settings(self, row: dict[str, Any]) -> bool:
+        """Whether ``row`` records this cell with its current settings, whatever search code
+        made it (what a report shows; the header says which code made its rows)."""
+        found = row.get("settings_fingerprint", row.get("fingerprint"))
+        return found == self.settings_fingerprint
+
+    def _settings_data(self) -> dict[str, Any]:
+        data = self.to_dict()
+        kept = {k: v for k, v in data["method"].pop("settings").items()
+                if k not in NEUTRAL_SETTINGS}  # fmt: skip
+        if kept:  # only then, so the fingerprints of cells without settings stay as they were
+            data["method"]["settings"] = kept
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -126,7 +234,40 @@ class Cell:
         data["method"]["backends"] = list(backends) if backends is not None else None
         seeds = self.method.seeds
         data["method"]["seeds"] = list(seeds) if seeds is not None else None
+        data["method"]["settings"] = dict(self.method.settings)
         return data
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the code of :data:`CODE_PACKAGES` (the search), part of every fingerprint.
+
+    Each module is parsed and written back without its docstrings (``ast.unparse``), so
+    comments, docstrings and formatting do not count; any change to the code does, and makes
+    every cell run with it pending again. Deterministic: sorted paths, no timestamps.
+    """
+    import importlib
+
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        root = Path(importlib.import_module(package).__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                body = getattr(node, "body", None)
+                if (
+                    isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)
+                ):  # fmt: skip
+                    node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+            name = path.relative_to(root.parent).as_posix()
+            digest.update(f"{name}\0{ast.unparse(tree)}\0".encode())
+    return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -202,8 +343,14 @@ def _method(data: Any) -> MethodSpec:
     for name in ("backends", "seeds"):
         if data.get(name) is not None:
             data[name] = _tuple(data[name], name)
+    own = {f.name for f in fields(MethodSpec)} - {"settings"}
+    nested = data.pop("settings", None) or {}
+    if not isinstance(nested, dict):
+        raise ConfigError(f"method {data['name']!r}: settings must be a mapping")
+    # Flat keys that are not the method's own are solve settings (checked by MethodSpec).
+    settings = {**nested, **{k: data.pop(k) for k in list(data) if k not in own}}
     try:
-        return MethodSpec(**data)
+        return MethodSpec(**data, settings=tuple(settings.items()))
     except TypeError as exc:
         raise ConfigError(f"method {data.get('name')!r}: {exc}") from None
 
@@ -215,7 +362,7 @@ def suite_from_dict(data: dict[str, Any], path: str | None = None) -> Suite:
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"unknown suite fields: {', '.join(sorted(unknown))}")
-    return Suite(
+    suite = Suite(
         name=str(data.get("name") or (Path(path).stem if path else "suite")),
         description=str(data.get("description", "")).strip(),
         command=str(data.get("command", "")).strip(),
@@ -227,6 +374,25 @@ def suite_from_dict(data: dict[str, Any], path: str | None = None) -> Suite:
         instances=int(data.get("instances", 32)),
         path=path,
     )
+    for method in suite.methods:
+        check_settings(method)
+    return suite
+
+
+def check_settings(method: MethodSpec) -> None:
+    """Check the values of a method's solve settings as ``solve()`` would, at load time.
+
+    Raises:
+        ConfigError: A bad value (the message names the setting).
+    """
+    if not method.settings:
+        return
+    from agent import SolveConfig
+
+    try:
+        SolveConfig.from_options(model="openai/any", **method.solve_options())
+    except ConfigError as exc:
+        raise ConfigError(f"method {method.name!r}: {exc}") from None
 
 
 def suites_dir() -> Path:

@@ -1,0 +1,264 @@
+"""Method settings (a model behind a server, replay-only cells), held-out returns, seconds to
+1.0 and fingerprints that carry the search's code, on a real OpenAI-compatible 127.0.0.1 server.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import evals.suite as suite_module
+from agent.llm import ScriptedLLM
+from envs.errors import ConfigError
+from evals.cells import run_cell
+from evals.report import load_rows, write_report
+from evals.runner import pending_cells, run_suite
+from evals.store import ResultStore
+from evals.suite import Cell, MethodSpec, Suite, code_version, load_suite, suite_from_dict
+from tests.agent.loopback_llm import OpenAIAPI, ServerState, serve
+
+ROOT = Path(__file__).resolve().parents[2]
+TASK = "karel/StairClimberSparse"
+# Solves StairClimberSparse: a proposal at 1.0, so the cell is solved before any search.
+PROGRAM = "def run():\n    while noMarkersPresent():\n        turnLeft()\n        move()\n" \
+          "        turnRight()\n        move()"  # fmt: skip
+ANSWER = f"```python\n{PROGRAM}\n```"
+SECRET = "sk-h4-never-written-anywhere"
+
+
+def _answer(messages: list[dict[str, Any]], seed: Any) -> str:
+    return ANSWER
+
+
+@pytest.fixture
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh completion cache, loopback never proxied, no provider keys; the cache folder."""
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLMGS_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    cache = tmp_path / "completions"
+    monkeypatch.setenv("LLMGS_CACHE_DIR", str(cache))
+    return cache
+
+
+def _server_suite(url: str, **settings: Any) -> dict[str, Any]:
+    method = {"name": "server", "kind": "solve", "samples": 2, "rounds": 0,
+              "backends": ["openai/tiny"], "api_base": f"{url}/v1", **settings}  # fmt: skip
+    return {"name": "srv", "tasks": [TASK], "seeds": [0], "budgets": [200],
+            "methods": [method]}  # fmt: skip
+
+
+def test_a_method_reaches_a_model_behind_a_server_with_its_settings(
+    offline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMGS_API_KEY", SECRET)
+    state = ServerState(respond=_answer)
+    out = tmp_path / "out"
+    with serve(OpenAIAPI, state) as url:
+        suite = suite_from_dict(_server_suite(url, temperature=0.5, generation_s=120))
+        summary = run_suite(suite, out)
+        assert (summary.ok, summary.failed) == (1, 0)
+        bodies = state.posts("/v1/chat/completions")
+        assert bodies and {b["model"] for b in bodies} == {"tiny"}
+        assert {b["temperature"] for b in bodies} == {0.5}  # the method's setting was sent
+        assert run_suite(suite, out).ran == 0  # done: a rerun asks the server nothing
+        assert len(state.posts("/v1/chat/completions")) == len(bodies)
+    (row,) = ResultStore(out).read_rows()
+    assert row["status"] == "ok" and row["backend"] == "openai/tiny"
+    assert row["settings"] == {"api_base": f"{url}/v1", "generation_s": 120, "temperature": 0.5}
+    assert row["answers"] == row["accepted"] == 2 and row["llm_calls"] == 2
+    assert row["solved"] and row["heldout_return"] == 1.0
+    assert row["seconds_to_solve"] is not None and 0 < row["seconds_to_solve"] <= row["wall_s"]
+    report = write_report(out).read_text()
+    assert "| StairClimberSparse | server | openai/tiny | 1 |" in report
+    # The key went to the server from the environment and was written nowhere.
+    for path in out.iterdir():
+        assert SECRET not in path.read_bytes().decode("utf-8", "replace"), path.name
+
+
+def test_replay_cells_answer_from_the_cache_only_and_a_miss_is_an_error(
+    offline: Path, tmp_path: Path
+) -> None:
+    state = ServerState(respond=_answer)
+    with serve(OpenAIAPI, state) as url:
+        run_suite(suite_from_dict(_server_suite(url)), tmp_path / "fresh")
+        sent = len(state.posts("/v1/chat/completions"))
+        replay = suite_from_dict(_server_suite(url, cache="replay"))
+        # cache is not part of the fingerprint: the rows made with the cache on are current.
+        assert run_suite(replay, tmp_path / "fresh").ran == 0
+        again = run_suite(replay, tmp_path / "replayed")
+        missing = suite_from_dict(_server_suite(url, cache="replay", cache_dir=str(tmp_path)))
+        miss = run_suite(missing, tmp_path / "miss")
+        assert len(state.posts("/v1/chat/completions")) == sent  # replay never generates
+    assert again.ok == 1 and miss.failed == 1
+    (fresh,) = ResultStore(tmp_path / "fresh").read_rows()
+    (replayed,) = ResultStore(tmp_path / "replayed").read_rows()
+    assert replayed["llm_calls"] == 0 and replayed["cache_hits"] == fresh["llm_calls"]
+    assert replayed["program"] == fresh["program"] and replayed["curve"] == fresh["curve"]
+    (failed,) = ResultStore(tmp_path / "miss").read_rows()
+    assert failed["status"] == "failed" and failed["reason"].startswith("CacheMiss")
+
+
+def test_a_server_method_needs_no_provider_key(offline: Path) -> None:
+    cell = suite_from_dict(_server_suite("http://127.0.0.1:9"))  # nothing listens there
+    hosted = replace(cell.methods[0], settings=())
+    assert run_cell(Cell("t", TASK, hosted, "openai/tiny", 0, 10))["status"] == "skipped"
+    row = run_cell(cell.cells()[0])
+    assert row["status"] == "failed" and "openai/tiny failed" in row["reason"]
+
+
+@pytest.mark.parametrize(
+    ("method", "message"),
+    [
+        ({"bogus": 1}, "unknown setting 'bogus'"),
+        ({"api_key": "sk-x"}, "'api_key' cannot be set in a suite: API keys are read from"),
+        ({"model": "openai/x"}, "unknown setting 'model'"),
+        ({"api_base": "http://me:pw@127.0.0.1:1/v1"}, "must not hold credentials"),
+        ({"cache": "sometimes"}, "method 'm': cache must be 'on', 'off' or 'replay'"),
+        ({"generation_s": -1}, "method 'm': generation_s must be > 0"),
+        ({"kind": "search", "api_base": "http://127.0.0.1:1/v1"}, "takes no solve settings"),
+        ({"kind": "revision", "revision": "regeneration", "grammar": True}, "fixes grammar"),
+        ({"settings": [1]}, "settings must be a mapping"),
+    ],
+)
+def test_bad_method_settings_are_config_errors(method: dict, message: str) -> None:
+    data = {"name": "x", "tasks": [TASK], "methods": [{"name": "m", "kind": "solve", **method}]}
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        suite_from_dict(data)
+
+
+def test_settings_are_flat_or_nested_and_every_name_is_a_solve_setting() -> None:
+    flat = suite_from_dict(
+        {
+            "name": "x",
+            "tasks": [TASK],
+            "methods": [{"name": "m", "kind": "solve", "api_base": "http://h/v1", "n_threads": 2}],
+        }
+    )
+    nested = suite_from_dict(
+        {
+            "name": "x",
+            "tasks": [TASK],
+            "methods": [
+                {
+                    "name": "m",
+                    "kind": "solve",
+                    "settings": {"n_threads": 2, "api_base": "http://h/v1"},
+                }
+            ],
+        }
+    )
+    assert flat.methods == nested.methods
+    assert flat.methods[0].settings == (("api_base", "http://h/v1"), ("n_threads", 2))
+    from dataclasses import fields
+
+    from agent import LLMConfig, SolveConfig
+
+    solve_names = {f.name for f in fields(SolveConfig)} | {f.name for f in fields(LLMConfig)}
+    assert set(suite_module.SETTINGS) <= solve_names - {"model", "seed", "budget", "instances"}
+    options = replace(flat.methods[0], settings=(("gguf_path", "~/m.gguf"),)).solve_options()
+    assert options["gguf_path"] == Path.home() / "m.gguf"
+
+
+def test_fingerprints_of_committed_rows_still_match() -> None:
+    # Rows written before rows recorded the code match on their settings alone: reports of the
+    # committed folders keep them, and a rerun does not redo them.
+    folder = ROOT / "evals/results/backends_1e5"
+    suite = load_suite(str(folder / "suite.yaml"))
+    cells = {c.key: c for c in suite.cells()}
+    rows = [json.loads(x) for x in (folder / "rows.jsonl").read_text().splitlines()]
+    assert rows and all("code" not in r for r in rows)
+    assert all(cells[r["key"]].matches(r) for r in rows if r["key"] in cells)
+    # A neutral setting (how answers are fetched) leaves the fingerprint as it was.
+    cell = suite.cells()[0]
+    replayed = replace(cell, method=replace(cell.method, settings=(("cache", "replay"),)))
+    assert replayed.settings_fingerprint == cell.settings_fingerprint
+    assert replayed.fingerprint == cell.fingerprint
+    served = replace(cell, method=replace(cell.method, settings=(("api_base", "http://h/v1"),)))
+    assert served.fingerprint != cell.fingerprint
+
+
+def test_old_rows_and_an_old_sqlite_are_read_and_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    source = ROOT / "evals/results/backends_1e5"
+    folder.mkdir()
+    for name in ("rows.jsonl", "suite.yaml", "runs.jsonl"):
+        (folder / name).write_bytes((source / name).read_bytes())
+    old_columns = "key TEXT PRIMARY KEY, fingerprint TEXT, status TEXT, json TEXT"
+    with sqlite3.connect(folder / "results.sqlite") as db:  # a store without the new columns
+        db.execute(f"CREATE TABLE rows ({old_columns})")
+    rows = load_rows(folder)
+    assert len(rows) == len(ResultStore(folder).read_rows())
+    report = write_report(folder).read_text()
+    assert "held-out return" in report and "answers/min" in report
+    assert ResultStore(folder).query("SELECT COUNT(heldout_return) AS n FROM rows") == [{"n": 0}]
+
+
+def test_a_row_of_other_search_code_is_redone(tmp_path: Path) -> None:
+    suite = Suite(name="t", tasks=(TASK,), seeds=(0,), budgets=(40,),
+                  methods=(MethodSpec("shc", "search", "shc"),))  # fmt: skip
+    run_suite(suite, tmp_path)
+    (row,) = ResultStore(tmp_path).read_rows()
+    assert row["code"] == code_version() and row["heldout_return"] is not None
+    store = ResultStore(tmp_path)
+    store.append({**row, "code": "older", "fingerprint": "0" * 16})
+    todo, done = pending_cells(suite, store)
+    assert (len(todo), done) == (1, 0)  # recorded with other code: pending
+    (shown,) = load_rows(tmp_path)  # still reported, the header says by which code
+    assert shown["code"] == "older"
+    (tmp_path / "suite.yaml").write_text(
+        "name: t\ntasks: [karel/StairClimberSparse]\nbudgets: [40]\n"
+        "methods: [{name: shc, kind: search, method: shc}]\n"
+    )
+    assert len(load_rows(tmp_path)) == 1  # the same cell in the suite file: same settings
+    report = write_report(tmp_path).read_text()
+    assert "`older` (other code: `llmgs eval run` redoes them) for 1 cell(s)" in report
+
+
+def test_code_version_ignores_docstrings_and_comments_but_not_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "fakesearch"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""Doc."""\n\ndef f():\n    return 1\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(suite_module, "CODE_PACKAGES", ("fakesearch",))
+
+    def version() -> str:
+        code_version.cache_clear()
+        return code_version()
+
+    try:
+        first = version()
+        (package / "__init__.py").write_text(
+            '"""Other doc."""\n\n# a comment\ndef f():\n    """Says 1."""\n    return (1)\n'
+        )
+        assert version() == first
+        (package / "__init__.py").write_text('"""Doc."""\n\ndef f():\n    return 2\n')
+        assert version() != first
+    finally:
+        code_version.cache_clear()
+
+
+def test_held_out_and_seconds_to_solve_in_rows_and_report(tmp_path: Path) -> None:
+    suite = Suite(
+        name="rep", tasks=(TASK,), seeds=(0,), budgets=(150,), backends=("scripted/fake",),
+        methods=(MethodSpec("shc", "search", "shc"), MethodSpec("llmgs", "solve", samples=2),
+                 MethodSpec("rev", "revision", revision="regeneration", rounds=1, samples=2)),
+    )  # fmt: skip
+    assert run_suite(suite, tmp_path, llm=ScriptedLLM([ANSWER], cycle=True)).ok == 3
+    rows = {r["method"]: r for r in ResultStore(tmp_path).read_rows()}
+    for row in rows.values():
+        assert row["heldout_return"] is not None
+    assert rows["llmgs"]["solved"] and rows["llmgs"]["heldout_return"] == 1.0
+    assert rows["llmgs"]["seconds_to_solve"] <= rows["llmgs"]["wall_s"]
+    report = write_report(tmp_path).read_text()
+    line = next(x for x in report.splitlines() if x.startswith("| llmgs | scripted/fake |"))
+    # method, backend, tasks, cells, mean final, mean held-out
+    assert line.split(" | ")[4:6] == ["1.000", "1.000"]
