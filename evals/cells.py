@@ -80,6 +80,8 @@ def run_cell(cell: Cell, llm: Any = None) -> dict[str, Any]:
         llm: A ready LLM (tests pass a ScriptedLLM) used instead of building ``cell.backend``.
     """
     row = base_row(cell)
+    if cell.backend is None:
+        llm = None  # a no-model cell is pure search, even in a suite run with a ready LLM
     reason = None if llm is not None else cell_unavailable(cell)
     if reason is not None:
         row.update(status="skipped", reason=reason, finished_at=_now())

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from envs import ConfigError
+from evals.compare import versus_table
 from evals.plots import label, plot_curves, plot_revision, round_bests
+from evals.rows import fill_heldout
 from evals.store import ROWS_FILE, SUITE_FILE, ResultStore
 from evals.suite import Cell
 
@@ -357,11 +359,16 @@ def write_report(folder: str | Path) -> Path:
     folder = Path(folder)
     rows = load_rows(folder)
     ok = [r for r in rows if r["status"] == "ok"]
+    filled = fill_heldout(ok)
     lines = header(folder, rows)
     lines += _not_ok(rows)
     searched = [r for r in ok if r.get("kind") != "revision"]
     if searched:
         lines += ["## Summary by method", "", *summary_table(searched), ""]
+        versus = versus_table(searched)
+        if versus:
+            lines += ["## Each model against no model (same tasks, seeds, budgets, search)", "",
+                      *versus, ""]  # fmt: skip
         lines += ["## Per task", "", *task_table(searched), ""]
     revision = revision_table(ok)
     if revision:
@@ -375,7 +382,14 @@ def write_report(folder: str | Path) -> Path:
         'included). Success = final return >= 1.0. "median evals to 1.0" and "median s to 1.0" '
         "(wall seconds from the cell's start to the first program at 1.0, model loading and "
         "generation included) are over solved seeds only. Held-out return: the final program on "
-        "64 instances no search saw (— for rows made before rows recorded it). Bands in plots "
+        "64 instances no search saw"
+        + (
+            f" (computed now from the stored program for {filled} row(s) made before rows "
+            "recorded it)"
+            if filled
+            else ""
+        )
+        + ". Bands in plots "
         "span the worst to the best seed. LLM calls, tokens and the generate/revision stage "
         "times count fresh model calls only: answers replayed from the completion cache (cache "
         'hits) cost no tokens and almost no time, so "tokens/answer" and "answers/min" are '

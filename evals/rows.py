@@ -75,3 +75,31 @@ def solve_curve(data: dict[str, Any]) -> tuple[list[list[float]], float | None]:
             best = b
             curve.append([int(c), float(b)])
     return curve, finite(pre_search)
+
+
+#: Held-out instances of a final program (as ``solve()`` and the search score it).
+HELDOUT = 64
+
+
+def fill_heldout(rows: list[dict[str, Any]]) -> int:
+    """Set ``heldout_return`` on the ``ok`` rows made before rows recorded it, from their
+    stored program, as ``solve()`` computes it (the program on :data:`HELDOUT` instances from
+    seed ``instances`` on); returns how many were computed. The rows on disk are not changed.
+    A row whose task is no longer registered, or whose program no longer parses, gets None
+    (shown as "—").
+    """
+    import envs
+
+    computed = 0
+    for row in rows:
+        if row.get("status") != "ok" or "heldout_return" in row:
+            continue
+        program = row.get("program") or ""
+        try:
+            held = envs.make(row["task"], n=HELDOUT, seed=int(row["instances"]))
+            value = held.evaluate(program) if program else None
+        except envs.LlmgsError:  # an old row of a task or DSL that changed since
+            value = None
+        row["heldout_return"] = finite(value)
+        computed += 1
+    return computed

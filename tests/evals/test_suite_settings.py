@@ -16,7 +16,9 @@ import evals.suite as suite_module
 from agent.llm import ScriptedLLM
 from envs.errors import ConfigError
 from evals.cells import run_cell
+from evals.compare import versus_table
 from evals.report import load_rows, write_report
+from evals.rows import fill_heldout
 from evals.runner import pending_cells, run_suite
 from evals.store import ResultStore
 from evals.suite import Cell, MethodSpec, Suite, code_version, load_suite, suite_from_dict
@@ -198,6 +200,43 @@ def test_old_rows_and_an_old_sqlite_are_read_and_reported(tmp_path: Path) -> Non
     report = write_report(folder).read_text()
     assert "held-out return" in report and "answers/min" in report
     assert ResultStore(folder).query("SELECT COUNT(heldout_return) AS n FROM rows") == [{"n": 0}]
+    # Held-out returns of the old rows are computed from their programs, as solve() does.
+    assert f"stored program for {len(rows)} row(s)" in report
+    line = next(x for x in report.splitlines() if x.startswith("| none | none |"))
+    assert line.split(" | ")[5] not in ("—", "")
+
+
+def test_fill_heldout_scores_the_stored_program_as_solve_does() -> None:
+    import envs
+
+    program = "DEF run m( turnLeft move m)"
+    rows = [
+        {"status": "ok", "task": TASK, "instances": 8, "program": program},
+        {"status": "ok", "task": "karel/NoSuchTask", "instances": 8, "program": program},
+        {"status": "ok", "task": TASK, "instances": 8, "program": ""},
+        {"status": "ok", "task": TASK, "instances": 8, "program": program, "heldout_return": 0.5},
+        {"status": "failed", "task": TASK, "instances": 8},
+    ]
+    assert fill_heldout(rows) == 3
+    expected = envs.make(TASK, n=64, seed=8).evaluate(program)
+    assert [r.get("heldout_return") for r in rows] == [expected, None, None, 0.5, None]
+
+
+def test_each_model_against_no_model(tmp_path: Path) -> None:
+    suite = Suite(
+        name="vs", tasks=(TASK, "karel/MazeSparse"), seeds=(0, 1), budgets=(300,),
+        backends=("scripted/fake", None), methods=(MethodSpec("llmgs", "solve", samples=2),),
+    )  # fmt: skip
+    run_suite(suite, tmp_path, llm=ScriptedLLM([ANSWER], cycle=True))
+    rows = ResultStore(tmp_path).read_rows()
+    none = [r for r in rows if r["task"] == TASK and r["backend"] == "none"]
+    assert none and all(r["llm_calls"] == 0 and (r["evals_to_solve"] or 10**9) > 1 for r in none)
+    (line,) = versus_table(rows)[2:]
+    cells = line.strip("| ").split(" | ")
+    assert cells[:3] == ["llmgs", "scripted/fake", "2"]
+    # The scripted answer solves StairClimberSparse at its first evaluation; none searches.
+    assert "StairClimberSparse" in cells[5].split(", ")
+    assert write_report(tmp_path).read_text().count("## Each model against no model") == 1
 
 
 def test_a_row_of_other_search_code_is_redone(tmp_path: Path) -> None:

@@ -1,0 +1,67 @@
+"""Each model against no model in a suite's report: fewer evaluations to 1.0, never worse.
+
+Issue 15's test of LLM-GS: with the same seeds and the same search, does a model's cells need
+fewer evaluations to reach 1.0 than the ``none`` backend's (pure search), and is its final
+return never worse? :func:`versus_table` answers it per model from the stored rows: per task,
+the median over the seeds both ran of the evaluations to 1.0 (a seed that did not reach 1.0
+counts as infinitely many), and whether the model's final return is >= none's on every one
+of those seeds.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from evals.suite import NO_MODEL
+
+Row = dict[str, Any]
+
+
+def _to_solve(row: Row) -> float:
+    value = row.get("evals_to_solve")
+    return float("inf") if value is None else float(value)
+
+
+def _final(row: Row) -> float:
+    value = row.get("final_return")
+    return float("-inf") if value is None else float(value)
+
+
+def versus_table(rows: list[Row]) -> list[str]:
+    """Markdown lines: one per model (method and backend) compared with the no-model cells of
+    the same tasks, seeds and budgets; empty when the rows have no such pair."""
+    solve = [r for r in rows if r.get("kind") == "solve"]
+    base: dict[tuple[str, int, int], Row] = {}
+    for row in solve:
+        if row.get("backend") == NO_MODEL:
+            base.setdefault((row["task"], row["budget"], row["seed"]), row)
+    models: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in solve:
+        if row.get("backend") != NO_MODEL:
+            models[(row["method"], row["backend"])].append(row)
+    head = ["method", "backend", "tasks compared", "fewer evals to 1.0 (median over seeds)",
+            "final return never worse (every seed)", "fewer on", "worse on"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (method, backend), group in models.items():
+        per_task: dict[str, list[tuple[Row, Row]]] = defaultdict(list)
+        for row in group:
+            other = base.get((row["task"], row["budget"], row["seed"]))
+            if other is not None:
+                per_task[row["task"]].append((row, other))
+        fewer, worse = [], []
+        for task, pairs in sorted(per_task.items()):
+            model = statistics.median(_to_solve(m) for m, _ in pairs)
+            none = statistics.median(_to_solve(n) for _, n in pairs)
+            if model < none:
+                fewer.append(task.split("/")[-1])
+            if any(_final(m) < _final(n) for m, n in pairs):
+                worse.append(task.split("/")[-1])
+        if not per_task:
+            continue
+        n = len(per_task)
+        cells = [method, backend, str(n), f"{len(fewer)} of {n}", f"{n - len(worse)} of {n}",
+                 ", ".join(fewer) or "—", ", ".join(worse) or "—"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines if len(lines) > 2 else []
