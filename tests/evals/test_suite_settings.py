@@ -301,3 +301,15 @@ def test_held_out_and_seconds_to_solve_in_rows_and_report(tmp_path: Path) -> Non
     line = next(x for x in report.splitlines() if x.startswith("| llmgs | scripted/fake |"))
     # method, backend, tasks, cells, mean final, mean held-out
     assert line.split(" | ")[4:6] == ["1.000", "1.000"]
+
+
+def test_tokens_per_answer_and_answers_per_minute_count_fresh_answers_only() -> None:
+    from evals.report import generation_stats
+
+    fresh = {"llm_calls": 4, "cache_hits": 0, "answers": 4, "completion_tokens": 300,
+             "stage_times": {"generate": 50.0, "revision_1": 10.0, "search": 99.0}}  # fmt: skip
+    replayed = {"llm_calls": 0, "cache_hits": 4, "answers": 4, "completion_tokens": 0,
+                "stage_times": {"generate": 0.1}}  # fmt: skip
+    stats = generation_stats([fresh, replayed, {"llm_calls": 0, "answers": 0}])
+    assert stats == {"tokens_per_answer": 75.0, "answers_per_min": 4.0}
+    assert generation_stats([replayed]) == {"tokens_per_answer": None, "answers_per_min": None}
