@@ -22,6 +22,9 @@ changes what surrounds it:
   archive program by lexicase selection on the per-instance returns (a program that is best on
   some instances survives even with a lower mean) and perturb it with 0-3 edits; the rest
   start from random programs of the reference's grammar.
+- **Seeds** (e.g. a model's answers): climbed from first, but only those no other seed
+  dominates on the per-instance returns; the rest enter the archive unclimbed, so a batch of
+  weak answers costs restarts where they pay, not one climb each.
 
 Evaluations are the paper's counting over what is actually evaluated, and the budget is exact.
 Determinism: all draws come from ``random.Random`` streams derived from the seed; each climb
@@ -64,12 +67,30 @@ class MosaicSettings:
         exhaust: A climb step ends after ``exhaust * k`` draws that gave nothing new.
         max_tokens: Size limit of a program in tokens, ``DEF run m( m)`` included. The
             reference's 45 leaves a climbed program (which grows to the limit) almost no
-            room for the next edit; height (4) and sequence length (6) stay the reference's.
+            room for the next edit: near-solutions sat at 57-60 of 60 tokens, where a
+            missing statement can only come with a deletion; height (4) and sequence
+            length (6) stay the reference's.
         warmup: Without seed programs, the first climbs are Scheduled HC's own (same draws,
             same neighbourhood) until this many evaluations are used; their end points
             then seed the archive. Small programs that solve the easy tasks are found
             fastest by that cheap neighbourhood; 0 turns the warm-up off.
         warmup_share: The warm-up never takes more than this share of the budget.
+        parsimony: Lexicographic parsimony pressure: a neighbour with the same mean return
+            and fewer tokens is accepted, and the archive drops the largest of its weakest
+            entries first. Long programs that walk fixed paths fit the searched instances
+            and fill the token limit; preferring the shorter of equals keeps room for the
+            next edit and generalises better (Minigrid at 1e5: held-out 0.79 -> 0.95).
+        seed_front: With seed programs, climb first only from those no other seed
+            dominates on the per-instance returns (at least as good on every instance,
+            better on one), one per distinct vector of returns, in the given order; the
+            others enter the archive unclimbed (lexicase restarts may pick them) and lend
+            their fragments. A model's weak answers then cost one restart each at most
+            instead of one climb each (issue 15: fewer evaluations to 1.0 on the easy
+            tasks, no seeded run stuck below pure search's final return).
+        seed_climbs: At most this many seeds are climbed first (after ``seed_front``);
+            0 for no limit.
+        seed_archive: Seeds that are not climbed first enter the archive; if False they
+            only lend their fragments.
     """
 
     archive: int = 48
@@ -78,9 +99,13 @@ class MosaicSettings:
     p_compound: float = 0.15
     plateau: bool = True
     exhaust: int = 2
-    max_tokens: int = 60
+    max_tokens: int = 80
     warmup: int = 2000
     warmup_share: float = 0.02
+    parsimony: bool = True
+    seed_front: bool = True
+    seed_climbs: int = 0
+    seed_archive: bool = True
 
 
 DEFAULT_SETTINGS = MosaicSettings()
@@ -102,7 +127,8 @@ class Mosaic:
 
     Args:
         run: The engine's run (task, config, evaluator, pool, events).
-        seeds: Programs to climb from first, best first (like the LLM-GS loop's seeds).
+        seeds: Programs to climb from first, best first (like the LLM-GS loop's seeds);
+            ``settings.seed_front``/``seed_climbs`` choose which (the others are archived).
         library: Programs whose fragments the edits may splice in (not climbed from).
         settings: Knobs; defaults when None.
     """
@@ -126,6 +152,7 @@ class Mosaic:
         self.mutator = Mutator(run.domain, self.library)
         self.seeds = list(seeds)
         self.archive: list[Elite] = []
+        self._seed_elites: dict[str, Elite] = {}
 
     def _text_if_fits(self, program: Program) -> str | None:
         """The text of a program within the size limits (``settings.max_tokens``), or None."""
@@ -133,7 +160,11 @@ class Mosaic:
 
     # -- evaluation ------------------------------------------------------------------------
     def score(self, program: Program, text: str, returns: list[float] | None = None) -> tuple:
-        """Count one evaluation; returns (mean, per-instance returns)."""
+        """Count one evaluation; returns (mean, per-instance returns).
+
+        Raises:
+            BudgetExceeded: The evaluation budget is used up.
+        """
         if self.ev.remaining <= 0:
             raise BudgetExceeded(f"evaluation budget of {self.run.config.budget} used up")
         if returns is None:
@@ -193,12 +224,14 @@ class Mosaic:
         run.climbs += 1
         run.emit("climb_started", climb=run.climbs, k=k, evaluations=self.ev.count)
         text = str(start)
-        known = run.take_prescored(text) if from_seed else None
-        value, rets = known if known is not None else self.score(start, text)
-        if from_seed:
-            run.seed_returns.append(value)
-        current = Elite(text, start, rets, value)
-        visited = {rets}
+        current = self._seed_elites.pop(text, None) if from_seed else None
+        if current is None:
+            known = run.take_prescored(text) if from_seed else None
+            value, rets = known if known is not None else self.score(start, text)
+            if from_seed:
+                run.seed_returns.append(value)
+            current = Elite(text, start, rets, value)
+        visited = {current.returns}
         limit = max(k * self.settings.exhaust, 64)
         for _ in range(run.config.max_climb_steps):
             step_rng = random.Random(self.rng.getrandbits(64))
@@ -237,6 +270,13 @@ class Mosaic:
                 if self.settings.plateau and value == current.score and rets not in visited:
                     visited.add(rets)
                     return Elite(text, program, rets, value)
+                if (
+                    self.settings.parsimony
+                    and value == current.score
+                    and program_tokens(program) < program_tokens(current.program)
+                ):
+                    visited.add(rets)
+                    return Elite(text, program, rets, value)
                 if tried >= k:
                     break
         return None
@@ -258,6 +298,8 @@ class Mosaic:
         holders = [[e for e in self.archive if e.returns[i] == tops[i]] for i in range(n)]
         needed = {id(h[0]) for h in holders if len(h) == 1}
         spare = [e for e in self.archive if id(e) not in needed] or self.archive
+        if self.settings.parsimony:
+            return min(spare, key=lambda e: (e.score, -program_tokens(e.program)))
         return min(spare, key=lambda e: e.score)
 
     def lexicase(self) -> Elite:
@@ -329,9 +371,16 @@ class Mosaic:
         return Elite(text, program, returns, value)
 
     def search(self) -> None:
-        """Climb until the budget is used or the target reached (both end by exception)."""
+        """Climb until the budget is used or the target reached (both end by exception).
+
+        Raises:
+            BudgetExceeded: The evaluation budget is used up (the normal end of a run).
+        """
         if not self.seeds and self.settings.warmup > 0:
             self.warm_up()
+        settings = self.settings
+        if self.seeds and (settings.seed_front or settings.seed_climbs > 0):
+            self.sort_out_seeds()
         while True:
             if self.ev.remaining <= 0:
                 raise BudgetExceeded(f"evaluation budget of {self.run.config.budget} used up")
@@ -339,6 +388,40 @@ class Mosaic:
             start = self.next_start()
             k = self.run.config.scheduled_k(self.run.schedule_count())
             self.remember(self.climb(start, k, from_seed))
+
+    def sort_out_seeds(self) -> None:
+        """Keep the seeds to climb from first (``seed_front``, ``seed_climbs``).
+
+        Every seed is scored here (a pre-scored one is taken at its recorded returns, as
+        :meth:`climb` would) and its return recorded in ``seed_returns``; the kept ones
+        start their climbs from these returns, the others enter the archive.
+        """
+        elites = []
+        for program in self.seeds:
+            text = str(program)
+            known = self.run.take_prescored(text)
+            value, rets = known if known is not None else self.score(program, text)
+            self.run.seed_returns.append(value)
+            elites.append(Elite(text, program, rets, value))
+        most = self.settings.seed_climbs or len(elites)
+        keep: list[Elite] = []
+        for elite in elites:
+            if len(keep) < most and not self._covered(elite, elites, keep):
+                keep.append(elite)
+            elif self.settings.seed_archive:
+                self.remember(elite)
+        self.seeds = [e.program for e in keep]
+        self._seed_elites = {e.text: e for e in keep}
+
+    def _covered(self, elite: Elite, elites: list[Elite], keep: list[Elite]) -> bool:
+        """Whether a kept seed has the same returns, or (``seed_front``) a seed dominates."""
+        rets = elite.returns
+        if any(e.returns == rets for e in keep):
+            return True
+        return self.settings.seed_front and any(
+            o.returns != rets and all(a >= b for a, b in zip(o.returns, rets, strict=True))
+            for o in elites
+        )
 
 
 def run(run: Any, seeds: Sequence[Program | str], library: Sequence[Program | str]) -> None:

@@ -228,3 +228,72 @@ def test_text_if_fits_refuses_four_nested_controls_and_long_blocks() -> None:
     seven = "DEF run m( IF c( markersPresent c) i( " + "move " * 7 + "i) m)"
     assert text_if_fits(parse(seven), 60) is None
     assert text_if_fits(parse(seven.replace("move " * 7, "move " * 6)), 60) is not None
+
+
+def _sorted_seeds(settings: MosaicSettings, seeds: list[str]) -> tuple:
+    from search.engine import SearchRun
+
+    run = SearchRun(CountingTask(cap=UNSOLVABLE), "mosaic",
+                    SearchConfig(budget=1_000, seed=0, progress=False), None)  # fmt: skip
+    search_ = mosaic.Mosaic(run, [parse(s) for s in seeds], [], settings)
+    search_.sort_out_seeds()
+    return run, search_
+
+
+def test_seeds_that_another_seed_dominates_enter_the_archive_unclimbed() -> None:
+    # CountingTask: more putMarker is at least as good on every instance.
+    two, one, none_, twin = (
+        "DEF run m( putMarker putMarker m)",
+        "DEF run m( putMarker m)",
+        "DEF run m( move m)",
+        "DEF run m( putMarker move putMarker m)",
+    )
+    run, search_ = _sorted_seeds(MosaicSettings(), [one, two, none_, twin])
+    assert [str(p) for p in search_.seeds] == [str(parse(two))]
+    assert {e.text for e in search_.archive} == {str(parse(s)) for s in (one, none_, twin)}
+    assert run.ev.count == 4 and len(run.seed_returns) == 4  # each seed scored once
+    # Without the front, every seed with returns of its own is climbed (the twin is not).
+    run, search_ = _sorted_seeds(
+        MosaicSettings(seed_front=False, seed_climbs=3), [one, two, none_, twin]
+    )
+    assert [str(p) for p in search_.seeds] == [str(parse(s)) for s in (one, two, none_)]
+    _, search_ = _sorted_seeds(MosaicSettings(seed_archive=False), [one, two])
+    assert not search_.archive
+
+
+def test_a_kept_seed_is_scored_once_and_its_return_recorded_once() -> None:
+    task = CountingTask(cap=UNSOLVABLE)
+    result = mosaic_search(
+        task,
+        ["DEF run m( putMarker m)", "DEF run m( move m)"],
+        budget=40,
+        seed=0,
+        config=SearchConfig(progress=False),
+    )
+    assert result.seed_returns == (0.25 * (1 / 2 + 1 / 3 + 1 / 4 + 1 / 5), 0.0)
+    assert result.evaluations == 40 and task.calls == 40
+    assert result.unique_evaluations >= 40 - (result.climbs - 1)
+
+
+@pytest.mark.parametrize("parsimony", [True, False])
+def test_parsimony_prefers_the_shorter_of_equal_programs(parsimony: bool) -> None:
+    # Five putMarkers already reach the cap on every instance; the trailing move adds nothing.
+    padded = "DEF run m( putMarker putMarker putMarker putMarker putMarker move m)"
+    from search.engine import SearchRun
+
+    run = SearchRun(CountingTask(cap=UNSOLVABLE), "mosaic",
+                    SearchConfig(budget=1_000, seed=0, progress=False), None)  # fmt: skip
+    search_ = mosaic.Mosaic(run, [], [], MosaicSettings(parsimony=parsimony))
+    end = search_.climb(parse(padded), k=64)
+    assert end.score == pytest.approx(UNSOLVABLE)
+    if parsimony:
+        assert program_tokens(end.program) < program_tokens(parse(padded))
+    else:  # no return vector differs, so the climb never moves
+        assert end.text == str(parse(padded))
+    # The archive's weakest of equal entries is the largest one when parsimony is on.
+    search_.archive = [
+        mosaic.Elite(str(p), p, (0.1,), 0.1)
+        for p in (parse("DEF run m( move m)"), parse("DEF run m( move move turnLeft m)"))
+    ]
+    dropped = search_._weakest()
+    assert (program_tokens(dropped.program) == 7) is parsimony
