@@ -9,7 +9,20 @@ three in a single recursion and token counts arithmetically, without building to
 
 from __future__ import annotations
 
-from envs.dsl.ast import Action, And, Cond, IfElse, Not, Or, Perception, Program, Repeat, Stmt
+from envs.dsl.ast import (
+    Action,
+    And,
+    Cond,
+    If,
+    IfElse,
+    Not,
+    Or,
+    Perception,
+    Program,
+    Repeat,
+    Stmt,
+    While,
+)
 
 MAX_HEIGHT = 4
 MAX_SEQUENCE = 6
@@ -75,3 +88,58 @@ def within_limits(program: Program) -> bool:
 def program_tokens(program: Program) -> int:
     """Tokens of the canonical text, ``DEF run m( m)`` included."""
     return _PROGRAM_TOKENS + block_tokens(program.body)
+
+
+def text_if_fits(program: Program, max_tokens: int) -> str | None:
+    """``str(program)`` if it is non-empty and within the size limits, else None.
+
+    The limits are the reference's height and sequence length and ``max_tokens`` tokens
+    (``DEF run m( m)`` included).
+    """
+    out = ["DEF run m("]
+    tokens, depth, longest = _measure(program.body, out)
+    if tokens + 4 <= max_tokens and depth < MAX_HEIGHT and longest <= MAX_SEQUENCE and out[1:]:
+        out.append("m)")
+        return " ".join(out)
+    return None
+
+
+def _measure(block: tuple, out: list[str]) -> tuple[int, int, int]:
+    """Append a block's text to ``out``; return its (tokens, control nesting, longest block).
+
+    One pass for what ``str()`` and :func:`within_limits` each walk the tree
+    for: every candidate needs both. (Memoising per node was measured slower.)
+    """
+    tokens, depth, longest = 0, 0, len(block)
+    for stmt in block:
+        kind = type(stmt)
+        if kind is Action:
+            out.append(stmt.name)
+            tokens += 1
+            continue
+        if kind is Repeat:
+            out.append(f"REPEAT R={stmt.n} r(")
+            t, d, s = _measure(stmt.body, out)
+            out.append("r)")
+            t += 4
+        else:
+            out += (_HEADS[kind], "c(", str(stmt.cond), "c)", _OPEN[kind])
+            t, d, s = _measure(stmt.body, out)
+            out.append(_CLOSE[kind])
+            t += 5 + cond_tokens(stmt.cond)
+            if kind is IfElse:
+                out.append("ELSE e(")
+                t2, d2, s2 = _measure(stmt.orelse, out)
+                out.append("e)")
+                t, d, s = t + t2 + 3, max(d, d2), max(s, s2)
+        tokens += t
+        if d >= depth:
+            depth = d + 1
+        if s > longest:
+            longest = s
+    return tokens, depth, longest
+
+
+_HEADS = {While: "WHILE", If: "IF", IfElse: "IFELSE"}
+_OPEN = {While: "w(", If: "i(", IfElse: "i("}
+_CLOSE = {While: "w)", If: "i)", IfElse: "i)"}

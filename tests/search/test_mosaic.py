@@ -197,8 +197,7 @@ def test_the_warm_up_stops_at_the_first_climb_boundary_past_its_share() -> None:
 def test_text_if_fits_is_the_canonical_text_exactly_within_the_limits(
     seed: int, domain: str, max_tokens: int
 ) -> None:
-    from search.limits import _block_metrics
-    from search.mosaic import text_if_fits
+    from search.limits import _block_metrics, text_if_fits
 
     rng = random.Random(seed)
     mutator = Mutator(domain)  # no token room check: children may exceed every limit
@@ -218,7 +217,7 @@ def test_text_if_fits_is_the_canonical_text_exactly_within_the_limits(
 
 
 def test_text_if_fits_refuses_four_nested_controls_and_long_blocks() -> None:
-    from search.mosaic import text_if_fits
+    from search.limits import text_if_fits
 
     loop = "WHILE c( frontIsClear c) w( {} w)"
     three = "DEF run m( " + loop.format(loop.format(loop.format("move"))) + " m)"
