@@ -18,6 +18,9 @@ changes what surrounds it:
   evaluated or counted; a climb whose neighbourhood yields nothing new ends.
 - **Plateau moves**: a neighbour with the same mean return but different per-instance returns
   (a vector not yet visited in this climb) is accepted, so a climb can drift along a plateau.
+- **Parsimony**: an equal-return neighbour with fewer tokens is accepted too, and the archive
+  drops the largest of its weakest entries first (lexicographic parsimony pressure, Luke and
+  Panait 2002): long fixed-path programs fit the searched instances and fill the size limit.
 - **Restarts where it pays**: every climb's end point enters an archive; most restarts pick an
   archive program by lexicase selection on the per-instance returns (a program that is best on
   some instances survives even with a lower mean) and perturb it with 0-3 edits; the rest
