@@ -33,6 +33,9 @@ def load_rows(folder: str | Path) -> list[Row]:
     Rows of cells the suite file no longer has (an older budget or seed list), or whose
     settings changed since, are left out so that a report only shows the current suite. Rows
     made by other search code are kept (the header counts them: a rerun redoes them).
+
+    Raises:
+        ConfigError: The folder has no rows file.
     """
     store = ResultStore(folder)
     if not store.rows_path.exists():

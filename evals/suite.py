@@ -356,7 +356,11 @@ def _method(data: Any) -> MethodSpec:
 
 
 def suite_from_dict(data: dict[str, Any], path: str | None = None) -> Suite:
-    """Build a :class:`Suite` from its YAML mapping; unknown keys raise ConfigError."""
+    """Build a :class:`Suite` from its YAML mapping.
+
+    Raises:
+        ConfigError: Unknown keys, or a field or method setting that is not valid.
+    """
     known = {"name", "description", "command", "tasks", "methods", "backends", "seeds",
              "budgets", "instances"}  # fmt: skip
     unknown = set(data) - known
@@ -401,7 +405,11 @@ def suites_dir() -> Path:
 
 
 def resolve_suite_path(name_or_path: str) -> Path:
-    """A suite file for a path, or the name of a bundled suite (``search``)."""
+    """A suite file for a path, or the name of a bundled suite (``search``).
+
+    Raises:
+        ConfigError: Neither a file nor a bundled suite's name (the message lists them).
+    """
     path = Path(name_or_path)
     if path.is_file():
         return path
