@@ -75,6 +75,21 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     assert stop.value.code == 2 and "invalid choice: 'sovle'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["search", "--task", "karel/DoorKey"],
+        ["solve", "--task", "karel/DoorKey", "--model", "none"],
+    ],
+)
+def test_a_budget_below_one_is_refused_with_a_message(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A zero budget would evaluate nothing and print a return of -inf and an empty program.
+    assert main([*command, "--budget", "0"]) == 1
+    assert "--budget must be at least 1 evaluation, got 0" in capsys.readouterr().err
+
+
 def test_a_command_parses_its_own_options() -> None:
     args = build_parser(["search"]).parse_args(["search", "--task", "karel/DoorKey"])
     assert args.command == "search" and args.task == "karel/DoorKey" and args.method == "mosaic"
