@@ -13,10 +13,10 @@ Use it from the command line (``LLMGS_TASK_MODULES`` names modules or ``.py`` fi
 or from Python::
 
     import envs
-    from search import search
+    from search import SearchConfig, search
     register_tasks()                        # or envs.register(SPEC) yourself
     envs.check_task("karel/Corridor")       # raises TaskContractError naming a broken rule
-    result = search(envs.make("karel/Corridor"), "shc", budget=2000)
+    result = search(envs.make("karel/Corridor"), "shc", config=SearchConfig(budget=2000))
 """
 
 from __future__ import annotations
