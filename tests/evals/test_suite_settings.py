@@ -171,7 +171,7 @@ def test_settings_are_flat_or_nested_and_every_name_is_a_solve_setting() -> None
 def test_fingerprints_of_committed_rows_still_match() -> None:
     # Rows written before rows recorded the code match on their settings alone: reports of the
     # committed folders keep them, and a rerun does not redo them.
-    folder = ROOT / "evals/results/backends_1e5"
+    folder = ROOT / "evals/results/backends_1e5_ad66468"  # rows from before rows had a code
     suite = load_suite(str(folder / "suite.yaml"))
     cells = {c.key: c for c in suite.cells()}
     rows = [json.loads(x) for x in (folder / "rows.jsonl").read_text().splitlines()]
@@ -188,7 +188,7 @@ def test_fingerprints_of_committed_rows_still_match() -> None:
 
 def test_old_rows_and_an_old_sqlite_are_read_and_reported(tmp_path: Path) -> None:
     folder = tmp_path / "old"
-    source = ROOT / "evals/results/backends_1e5"
+    source = ROOT / "evals/results/backends_1e5_ad66468"  # rows from before rows had a code
     folder.mkdir()
     for name in ("rows.jsonl", "suite.yaml", "runs.jsonl"):
         (folder / name).write_bytes((source / name).read_bytes())
