@@ -94,3 +94,22 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     proc.wait()
+
+
+def ctrl_c_once_workers_run(
+    proc: subprocess.Popen[bytes], started: Callable[[], bool], what: str, workers: int = 2
+) -> None:
+    """Wait for ``started`` and the workers, send SIGINT to the group, wait until all are gone.
+
+    Args:
+        proc: The group's leader (from :func:`start_group`).
+        started: True once the command said it started.
+        what: The failure message if it never does.
+        workers: Worker processes to wait for beside the leader.
+    """
+    wait_until(started, START_DEADLINE_S, what, proc)
+    wait_until(lambda: len(group_members(proc.pid)) >= 1 + workers, START_DEADLINE_S,
+               f"the {workers} workers never started", proc)  # fmt: skip
+    os.killpg(proc.pid, signal.SIGINT)
+    wait_until(lambda: proc.poll() is not None and not group_members(proc.pid), 30,
+               "processes left running after Ctrl-C")  # fmt: skip

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import sys
 from pathlib import Path
@@ -13,14 +12,7 @@ import pytest
 
 from evals.efficiency import by_task_markdown, markdown, report, run_benchmark, summarise
 from evals.efficiency import main as efficiency_main
-from tests.process_watch import (
-    START_DEADLINE_S,
-    group_members,
-    kill_group,
-    start_group,
-    text_of,
-    wait_until,
-)
+from tests.process_watch import ctrl_c_once_workers_run, kill_group, start_group, text_of
 
 
 def test_efficiency_smoke(tmp_path: Path) -> None:
@@ -141,14 +133,9 @@ def test_ctrl_c_to_the_process_group_stops_every_process(tmp_path: Path, inherit
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     proc = start_group(command, stdout, stderr, sigint=inherited)
     try:
-        wait_until(lambda: "runs to do on 2 worker(s)" in text_of(stderr), START_DEADLINE_S,
-                   "the benchmark never said it started", proc)  # fmt: skip
         # The leader and its two workers, each searching.
-        wait_until(lambda: len(group_members(proc.pid)) >= 3, START_DEADLINE_S,
-                   "the two workers never started", proc)  # fmt: skip
-        os.killpg(proc.pid, signal.SIGINT)
-        wait_until(lambda: proc.poll() is not None and not group_members(proc.pid), 30,
-                          "processes left running after Ctrl-C")  # fmt: skip
+        ctrl_c_once_workers_run(proc, lambda: "runs to do on 2 worker(s)" in text_of(stderr),
+                                "the benchmark never said it started")  # fmt: skip
     finally:
         kill_group(proc)
     err = text_of(stderr)

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 from pathlib import Path
 
-from tests.process_watch import (
-    START_DEADLINE_S,
-    group_members,
-    kill_group,
-    start_group,
-    text_of,
-    wait_until,
-)
+from tests.process_watch import ctrl_c_once_workers_run, kill_group, start_group, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,13 +26,8 @@ def test_ctrl_c_to_the_group_of_a_suite_stops_every_process(tmp_path: Path) -> N
     proc = start_group(command, stdout, stderr, sigint=signal.SIG_IGN)  # a script's background job
     try:
         # The runner logs its start before the pool starts; then the two workers appear.
-        wait_until(lambda: '"event": "started"' in text_of(out / "runs.jsonl"), START_DEADLINE_S,
-                   "the suite never started", proc)  # fmt: skip
-        wait_until(lambda: len(group_members(proc.pid)) >= 3, START_DEADLINE_S,
-                   "the two workers never started", proc)  # fmt: skip
-        os.killpg(proc.pid, signal.SIGINT)
-        wait_until(lambda: proc.poll() is not None and not group_members(proc.pid), 30,
-                   "processes left running after Ctrl-C")  # fmt: skip
+        ctrl_c_once_workers_run(proc, lambda: '"event": "started"' in text_of(out / "runs.jsonl"),
+                                "the suite never started")  # fmt: skip
     finally:
         kill_group(proc)
     err = text_of(stderr)
