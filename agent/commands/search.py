@@ -70,7 +70,16 @@ def run(args: argparse.Namespace) -> int:
         **given_options,
     )  # fmt: skip
     task = envs.make(args.task, n=args.n)
-    result = search(task, args.method, init=args.init, seed_programs=seeds, config=config)
+    # A progress bar needs a terminal; in a log or a pipe, print a line per improvement instead
+    # (a 1e6 run takes minutes).
+    printer = None
+    if config.progress and not sys.stderr.isatty():
+        from agent.commands.solve import ProgressPrinter
+
+        printer = ProgressPrinter(sys.stderr)
+    result = search(
+        task, args.method, init=args.init, seed_programs=seeds, config=config, on_event=printer
+    )
     if args.json:
         print(result.to_json())
     else:

@@ -90,6 +90,18 @@ def test_a_budget_below_one_is_refused_with_a_message(
     assert "--budget must be at least 1 evaluation, got 0" in capsys.readouterr().err
 
 
+def test_search_prints_its_improvements_when_stderr_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # In a log or a pipe there is no progress bar: each improvement is a line instead.
+    assert main(["search", "--task", "karel/Harvester", "--budget", "3000", "--seed", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "[search] best" in captured.err and "evaluations" in captured.err
+    assert "[search]" not in captured.out  # the result alone goes to stdout
+    assert main(["search", "--task", "karel/Harvester", "--budget", "300", "--no-progress"]) == 0
+    assert "[search]" not in capsys.readouterr().err
+
+
 def test_a_command_parses_its_own_options() -> None:
     args = build_parser(["search"]).parse_args(["search", "--task", "karel/DoorKey"])
     assert args.command == "search" and args.task == "karel/DoorKey" and args.method == "mosaic"
