@@ -227,12 +227,10 @@ class Mosaic:
         run.climbs += 1
         run.emit("climb_started", climb=run.climbs, k=k, evaluations=self.ev.count)
         text = str(start)
-        current = self._seed_elites.pop(text, None) if from_seed else None
-        if current is None:
-            known = run.take_prescored(text) if from_seed else None
-            value, rets = known if known is not None else self.score(start, text)
-            if from_seed:
-                run.seed_returns.append(value)
+        if from_seed:
+            current = self._seed_elites.pop(text, None) or self._seed_elite(start, text)
+        else:
+            value, rets = self.score(start, text)
             current = Elite(text, start, rets, value)
         visited = {current.returns}
         limit = max(k * self.settings.exhaust, 64)
@@ -399,13 +397,7 @@ class Mosaic:
         :meth:`climb` would) and its return recorded in ``seed_returns``; the kept ones
         start their climbs from these returns, the others enter the archive.
         """
-        elites = []
-        for program in self.seeds:
-            text = str(program)
-            known = self.run.take_prescored(text)
-            value, rets = known if known is not None else self.score(program, text)
-            self.run.seed_returns.append(value)
-            elites.append(Elite(text, program, rets, value))
+        elites = [self._seed_elite(program, str(program)) for program in self.seeds]
         most = self.settings.seed_climbs or len(elites)
         keep: list[Elite] = []
         for elite in elites:
@@ -415,6 +407,15 @@ class Mosaic:
                 self.remember(elite)
         self.seeds = [e.program for e in keep]
         self._seed_elites = {e.text: e for e in keep}
+
+    def _seed_elite(self, program: Program, text: str) -> Elite:
+        """A seed at its returns: recorded by the handed ledger (``Evaluator.prescored``, a
+        model's answer in ``solve()``) or scored now; either way its return joins
+        ``seed_returns`` once, as the LLM-GS loop records it."""
+        known = self.run.take_prescored(text)
+        value, rets = known if known is not None else self.score(program, text)
+        self.run.seed_returns.append(value)
+        return Elite(text, program, rets, value)
 
     def _covered(self, elite: Elite, elites: list[Elite], keep: list[Elite]) -> bool:
         """Whether a kept seed has the same returns, or (``seed_front``) a seed dominates."""

@@ -20,6 +20,7 @@ import typing
 from typing import Any, Literal, get_args, get_origin
 
 from agent.llm.types import CacheMode, LLMConfig
+from envs.errors import ConfigError
 
 CACHE_MODES: tuple[str, ...] = get_args(CacheMode)
 
@@ -147,3 +148,17 @@ def add_cache_arguments(
 
 
 __all__ = ["CACHE_MODES", "Option", "add_cache_arguments", "add_config_arguments", "given"]
+
+
+def check_budget(args: argparse.Namespace) -> None:
+    """Refuse a ``--budget`` below 1: such a run evaluates nothing and has no program to print.
+
+    (The library allows a budget of 0, which scores nothing; on the command line it is a
+    mistake.)
+
+    Raises:
+        ConfigError: ``args.budget`` is given and below 1.
+    """
+    budget = getattr(args, "budget", None)
+    if budget is not None and budget < 1:
+        raise ConfigError(f"--budget must be at least 1 evaluation, got {budget}")

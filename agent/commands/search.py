@@ -51,14 +51,13 @@ def run(args: argparse.Namespace) -> int:
             setting is invalid.
     """
     import envs
-    from agent.commands.options import config_options, given
+    from agent.commands.options import check_budget, config_options, given
     from envs.errors import ConfigError
     from search import SearchConfig, search
 
     if args.resume is not None and args.run_dir is not None and args.resume != args.run_dir:
         raise ConfigError("give either --run-dir or --resume (the run folder), not both")
-    if args.budget is not None and args.budget < 1:
-        raise ConfigError(f"--budget must be at least 1 evaluation, got {args.budget}")
+    check_budget(args)
     budget = args.budget if args.budget is not None else envs.info(args.task).default_budget
     seeds: list[str] = []
     if args.seed_programs is not None:

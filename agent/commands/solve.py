@@ -77,12 +77,12 @@ def run(args: argparse.Namespace) -> int:
         ConfigError: No description and no task, or an invalid setting.
     """
     from agent import solve
+    from agent.commands.options import check_budget
     from envs.errors import ConfigError
 
     if not args.description and args.task is None:
         raise ConfigError('give a description ("pick up the key and open the door") or --task')
-    if getattr(args, "budget", None) is not None and args.budget < 1:
-        raise ConfigError(f"--budget must be at least 1 evaluation, got {args.budget}")
+    check_budget(args)
     config = config_from_args(args)
     if config.llm is None and config.search_method == "none":
         raise ConfigError("--model none --search none leaves nothing to run: give a model or "
