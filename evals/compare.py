@@ -29,6 +29,19 @@ def _final(row: Row) -> float:
     return float("-inf") if value is None else float(value)
 
 
+def judge(pairs: list[tuple[Row, Row]]) -> tuple[bool, bool]:
+    """Issue 15's two questions for one task's (model row, no-model row) pairs, one per seed.
+
+    Returns:
+        (fewer, never_worse): the model's median evaluations to 1.0 is below no model's (a
+        seed that did not reach 1.0 counts as infinitely many), and its final return is >=
+        no model's on every seed.
+    """
+    model = statistics.median(_to_solve(m) for m, _ in pairs)
+    none = statistics.median(_to_solve(n) for _, n in pairs)
+    return model < none, all(_final(m) >= _final(n) for m, n in pairs)
+
+
 def versus_table(rows: list[Row]) -> list[str]:
     """Markdown lines: one per model (method and backend) compared with the no-model cells of
     the same tasks, seeds and budgets; empty when the rows have no such pair."""
@@ -52,11 +65,10 @@ def versus_table(rows: list[Row]) -> list[str]:
                 per_task[row["task"]].append((row, other))
         fewer, worse = [], []
         for task, pairs in sorted(per_task.items()):
-            model = statistics.median(_to_solve(m) for m, _ in pairs)
-            none = statistics.median(_to_solve(n) for _, n in pairs)
-            if model < none:
+            is_fewer, never_worse = judge(pairs)
+            if is_fewer:
                 fewer.append(task.split("/")[-1])
-            if any(_final(m) < _final(n) for m, n in pairs):
+            if not never_worse:
                 worse.append(task.split("/")[-1])
         if not per_task:
             continue

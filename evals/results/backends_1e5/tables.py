@@ -24,6 +24,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from evals.compare import judge
+
 Row = dict[str, Any]
 NONE = "none"
 
@@ -187,10 +189,9 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
         compared += 1
         a = [to_solve(base[s]) for s in seeds]
         b = [to_solve(with_model[s]) for s in seeds]
-        win = statistics.median(b) < statistics.median(a)
+        win, ok = judge([(with_model[s], base[s]) for s in seeds])  # the report's own judgement
         fa = [base[s].get("final_return") or 0.0 for s in seeds]
         fb = [with_model[s].get("final_return") or 0.0 for s in seeds]
-        ok = all(y >= x for x, y in zip(fa, fb, strict=True))
         for seed, x, y in zip(seeds, a, b, strict=True):
             per_seed[seed][0] += y < x
             per_seed[seed][1] += 1
