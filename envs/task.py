@@ -133,6 +133,20 @@ class Task(ABC):
         """
         return mean_return(self.returns(program), self.n)
 
+    def thread_copy(self) -> Task | None:
+        """A copy whose :meth:`returns` may run on another thread alongside this task's.
+
+        A search with ``workers`` > 1 scores programs on threads when every copy it asks for
+        is given: that pays only when :meth:`returns` spends its time in compiled code that
+        releases the GIL, and each thread needs its own copy because the compiled evaluators
+        keep scratch buffers. The default is None (evaluation in Python holds the GIL), and
+        the search uses worker processes instead.
+
+        Returns:
+            A copy sharing this task's instances, with its own evaluator; or None.
+        """
+        return None
+
     @abstractmethod
     def rollout(self, program: Program | str, instance: int = 0, trace: bool = True) -> Rollout:
         """Run one episode on instance ``instance`` (0-based), optionally recording a trace.

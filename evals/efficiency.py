@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -30,6 +29,7 @@ from typing import Any
 from tqdm import tqdm
 
 import envs
+from agent.commands.options import whole_number
 from envs import ConfigError, LlmgsError
 from evals.efficiency_report import (  # the summary half, re-exported for callers
     BENCHMARK_METHODS,
@@ -207,20 +207,9 @@ def run_benchmark(
     return records
 
 
-def _count(text: str) -> int:
-    """A whole number of evaluations, also written as ``1e6``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value != int(value):
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-    return int(value)
-
-
 def _budgets(text: str) -> list[int]:
     try:
-        budgets = [_count(b) for b in text.split(",")]
+        budgets = [whole_number(b) for b in text.split(",")]
     except argparse.ArgumentTypeError:
         raise ConfigError(f"--report wants comma-separated numbers, got {text!r}") from None
     if min(budgets) < 1:
@@ -237,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--budget",
-        type=_count,
+        type=whole_number,
         default=100_000,
         help="evaluations per run (1e6 is accepted)",
     )

@@ -32,8 +32,9 @@ class SearchConfig:
         target: Stop once a program reaches this return (the benchmark's success is >= 1.0).
         max_climb_steps: Improvement steps allowed per climb (the reference's 10,000).
         use_cache: Reuse the score of a program already evaluated (it still counts).
-        workers: Processes evaluating neighbours of one climb in parallel (1 = in-process).
-            Results do not depend on it.
+        workers: Workers scoring the neighbours of a climb ahead of it (1 = in-process): threads
+            for the compiled Karel and Minigrid tasks, processes for others
+            (:mod:`search.pool`). Results do not depend on it.
         progress: Show a progress bar (only when stderr is a terminal).
         run_dir: Folder for ``events.jsonl``, checkpoints and ``result.json``; None for none.
         checkpoint_every_s: Seconds between checkpoints (taken at climb boundaries; 0 = every
@@ -66,7 +67,9 @@ class SearchConfig:
     use_cache: bool = field(
         default=True, metadata={"help": "reuse the score of a program already evaluated"}
     )
-    workers: int = field(default=1, metadata={"help": "evaluation processes"})
+    workers: int = field(
+        default=1, metadata={"help": "workers scoring neighbours ahead (threads or processes)"}
+    )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
     run_dir: str | None = None
     checkpoint_every_s: float = field(

@@ -37,8 +37,12 @@ the result.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import random
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,40 +251,70 @@ class Mosaic:
     ) -> Elite | None:
         tried = 0
         gen = self._candidates(rng, current.program, limit)
-        pool = self.run.pool
-        batch_size = 1 if pool is None else pool.workers * _BATCH_PER_WORKER
-        while tried < k:
-            batch = [c for _, c in zip(range(batch_size), gen, strict=False)]
-            if not batch:
-                return None
-            computed = {}
-            if pool is not None:
-                todo = [c for c in batch if c is not None]
-                computed = pool.returns_of([c[1] for c in todo])
-            for cand in batch:
-                if cand is None:
-                    continue
-                program, text = cand
-                if _key(text) in self.ev.cache:  # an earlier candidate of this batch
-                    continue
-                value, rets = self.score(program, text, computed.get(text))
-                tried += 1
-                if value > current.score:
-                    visited.add(rets)
-                    return Elite(text, program, rets, value)
-                if self.settings.plateau and value == current.score and rets not in visited:
-                    visited.add(rets)
-                    return Elite(text, program, rets, value)
-                if (
-                    self.settings.parsimony
-                    and value == current.score
-                    and program_tokens(program) < program_tokens(current.program)
-                ):
-                    visited.add(rets)
-                    return Elite(text, program, rets, value)
-                if tried >= k:
-                    break
+        with contextlib.closing(self._scored_ahead(gen)) as batches:
+            for batch, computed in batches:
+                for cand in batch:
+                    if cand is None:
+                        continue
+                    program, text = cand
+                    if _key(text) in self.ev.cache:  # an earlier candidate of this step
+                        continue
+                    value, rets = self.score(program, text, computed.get(text))
+                    tried += 1
+                    if self._accepts(current, program, value, rets, visited):
+                        visited.add(rets)
+                        return Elite(text, program, rets, value)
+                    if tried >= k:
+                        return None
         return None
+
+    def _accepts(
+        self, current: Elite, program: Program, value: float, rets: tuple, visited: set
+    ) -> bool:
+        """Better; or equal with unvisited per-instance returns (plateau) or fewer tokens."""
+        if value > current.score:
+            return True
+        if value != current.score:
+            return False
+        if self.settings.plateau and rets not in visited:
+            return True
+        return self.settings.parsimony and program_tokens(program) < program_tokens(current.program)
+
+    def _scored_ahead(self, gen: Iterator) -> Iterator[tuple[list, dict]]:
+        """Yield the draws in order, in batches, with the returns the pool computed for them.
+
+        Without a pool each draw is its own batch and nothing is computed ahead. With one,
+        ``workers + 1`` batches are being scored while the climb draws the next and counts
+        the oldest, so the kernels run while Python draws edits. Whatever was scored ahead
+        of an accepted neighbour is dropped uncounted: the run equals the one without a pool.
+        """
+        pool = self.run.pool
+        if pool is None:
+            for cand in gen:
+                yield [cand], {}
+            return
+        ahead: deque[tuple[list, Future | None, list[str]]] = deque()
+
+        def draw_batch() -> bool:
+            batch = list(itertools.islice(gen, _BATCH_PER_WORKER))
+            todo = [c for c in batch if c is not None]
+            future = pool.submit_returns([c[0] for c in todo]) if todo else None
+            if batch:
+                ahead.append((batch, future, [c[1] for c in todo]))
+            return bool(batch)
+
+        try:
+            while len(ahead) <= pool.workers and draw_batch():
+                pass
+            while ahead:
+                batch, future, texts = ahead.popleft()
+                draw_batch()
+                computed = {} if future is None else dict(zip(texts, future.result(), strict=True))
+                yield batch, computed
+        finally:
+            for _, future, _ in ahead:
+                if future is not None:
+                    future.cancel()
 
     # -- restarts --------------------------------------------------------------------------
     def remember(self, elite: Elite) -> None:

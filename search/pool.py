@@ -1,60 +1,92 @@
-"""Worker processes that score the programs of one task, inside one search.
+"""Workers that score the programs of one task, inside one search (``SearchConfig.workers``).
 
-:class:`EvalPool` scores the neighbours of one climb on worker processes (each holds its own
-copy of the task); the engine uses it when ``SearchConfig.workers`` > 1. Many independent
-searches run through :mod:`search.executor` instead (see :func:`search.run_many`).
+:class:`EvalPool` scores the neighbours of a climb ahead of the climb. With a task whose
+evaluation runs in compiled code that releases the GIL (:meth:`envs.task.Task.thread_copy`:
+the Karel and Minigrid kernels) the workers are threads, each with its own copy of the task:
+no pickling, no process start, and the search thread keeps drawing neighbours while the
+kernels run. Other tasks are scored on worker processes (each holds its own copy of the
+task). Either way the search counts evaluations in its own order, so the result is the one
+of ``workers=1``. Many independent searches run through :mod:`search.executor` instead (see
+:func:`search.run_many`).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 from envs.dsl.ast import Program
 from envs.task import Task
 from search.executor import ctrl_c_held, worker_context, worker_started
 
-_WORKER_TASK: Task | None = None
+# The task of the current worker: one per thread (thread workers), or the process's (worker
+# processes run their jobs on their main thread, where the initializer ran).
+_LOCAL = threading.local()
 
 
-def _init_worker(task: Task, parent: int) -> None:
-    global _WORKER_TASK
-    _WORKER_TASK = task
+def _init_process(task: Task, parent: int) -> None:
+    _LOCAL.task = task
     # Ctrl-C is handled by the parent, which stops the search and keeps its best program.
     worker_started(parent)
+
+
+def _init_thread(copies: list[Task], lock: threading.Lock) -> None:
+    with lock:
+        _LOCAL.task = copies.pop()
+
+
+def _task() -> Task:
+    task = getattr(_LOCAL, "task", None)
+    if task is None:
+        raise RuntimeError("worker task not initialised")
+    return task
 
 
 def _ready() -> None:
     """A no-op job: submitting it starts the workers."""
 
 
-def _evaluate_text(text: str) -> float:
-    if _WORKER_TASK is None:
-        raise RuntimeError("worker task not initialised")
-    return _WORKER_TASK.evaluate(text)
+def _evaluate(program: Program | str) -> float:
+    return _task().evaluate(program)
 
 
-def _returns_text(text: str) -> list[float]:
-    if _WORKER_TASK is None:
-        raise RuntimeError("worker task not initialised")
-    return _WORKER_TASK.returns(text)
+def _returns_all(programs: Sequence[Program | str]) -> list[list[float]]:
+    task = _task()
+    return [task.returns(program) for program in programs]
 
 
 class EvalPool:
-    """Worker processes that evaluate programs of one task.
+    """Worker threads or processes that evaluate programs of one task.
 
     Args:
-        task: The task (inherited by forked workers, pickled for spawned ones).
-        workers: Number of processes.
+        task: The task. Threads when ``task.thread_copy()`` gives a copy for each worker;
+            otherwise processes (forked workers inherit the task, spawned ones unpickle it).
+        workers: Number of threads or processes.
+
+    Attributes:
+        workers: Number of workers.
+        threads: Whether the workers are threads.
     """
 
     def __init__(self, task: Task, workers: int) -> None:
         self.workers = workers
+        copies = [task.thread_copy() for _ in range(workers)]
+        self.threads = all(copy is not None for copy in copies)
+        self._executor: Executor
+        if self.threads:
+            self._executor = ThreadPoolExecutor(
+                max_workers=workers,
+                thread_name_prefix="llmgs-eval",
+                initializer=_init_thread,
+                initargs=(copies, threading.Lock()),
+            )
+            return
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=worker_context(),
-            initializer=_init_worker,
+            initializer=_init_process,
             initargs=(task, os.getpid()),
         )
         # Start every worker now, with Ctrl-C held back until each one ignores it (a fork
@@ -70,18 +102,15 @@ class EvalPool:
         if not todo:
             return {}
         chunk = max(1, len(todo) // (self.workers * 2))
-        scores = self._executor.map(_evaluate_text, todo, chunksize=chunk)
+        scores = self._executor.map(_evaluate, todo, chunksize=chunk)
         return dict(zip(todo, scores, strict=True))
 
-    def returns_of(self, texts: Sequence[str]) -> dict[str, list[float]]:
-        """Per-instance returns of distinct program texts, computed in parallel."""
-        todo = list(dict.fromkeys(texts))
-        if not todo:
-            return {}
-        chunk = max(1, len(todo) // (self.workers * 2))
-        return dict(
-            zip(todo, self._executor.map(_returns_text, todo, chunksize=chunk), strict=True)
-        )
+    def submit_returns(self, programs: Sequence[Program]) -> Future[list[list[float]]]:
+        """Start scoring programs on one worker; the future gives their per-instance returns,
+        in order. Threads get the programs themselves, processes their text."""
+        if self.threads:
+            return self._executor.submit(_returns_all, list(programs))
+        return self._executor.submit(_returns_all, [str(p) for p in programs])
 
     def close(self) -> None:
         """Stop the workers (pending work is cancelled)."""

@@ -11,15 +11,16 @@ from agent.commands import SUMMARIES
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``search`` subcommand."""
-    from agent.commands.options import add_config_arguments
+    from agent.commands.options import add_config_arguments, whole_number
     from search.config import METHODS, SearchConfig
 
     parser = subparsers.add_parser(
         "search",
         help=SUMMARIES["search"],
         description="Search the DSL for a program that solves a task. Budgets count every "
-        "program evaluated on all instances as 1, duplicates included (the paper's counting); "
-        "the budget is exact. Ctrl-C stops cleanly and prints the best program so far; with "
+        "program evaluated on all instances as 1, a re-evaluated duplicate included (the "
+        "paper's counting; mosaic skips duplicates instead); the budget is exact. Ctrl-C "
+        "stops cleanly and prints the best program so far; with "
         "--run-dir the run can be resumed later with --resume.",
     )
     parser.add_argument("--task", required=True, help="task id, e.g. karel/DoorKey")
@@ -29,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default); shc: Scheduled HC; hc: hill climbing with fixed k; random: random "
         "programs; llmgs: Scheduled HC cycling from --seed-programs",
     )  # fmt: skip
-    parser.add_argument("--budget", type=int, default=None, help="evaluations (task default)")
+    parser.add_argument(
+        "--budget", type=whole_number, default=None, help="evaluations, e.g. 1e6 (task default)"
+    )
     parser.add_argument("--init", default=None, help="DSL program to start the first climb")
     parser.add_argument(
         "--seed-programs", type=Path, default=None,

@@ -452,7 +452,7 @@ def _reindex(count, cap, stamp, tab, ent):
         tab[j, 2] = e
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, nogil=True)
 def run_batch(
     code,
     starts,

@@ -42,6 +42,7 @@ Contract for the compiled evaluator (:mod:`envs.karel.compiled`) and other reade
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from functools import cache
 from pathlib import Path
@@ -212,6 +213,17 @@ class KarelTask(Task):
         if self.options.penalize_crash and result.crashed and not result.terminated:
             result = dataclasses.replace(result, total_return=result.total_return + CRASH_PENALTY)
         return result
+
+    def thread_copy(self) -> KarelTask | None:
+        """A copy with its own compiled evaluator (its kernel releases the GIL), or None with
+        the python engine (see :meth:`envs.task.Task.thread_copy`)."""
+        if self.engine == "compiled" and self._compiled is None:
+            self._compiled = self._make_compiled()
+        if self._compiled is None:
+            return None
+        twin = copy.copy(self)
+        twin._compiled = compiled_evaluator_class()(twin)
+        return twin
 
     def returns(self, program: Program | str) -> list[float]:
         """Return of ``program`` on each instance, in instance order.

@@ -98,7 +98,7 @@ def _seen(key, stamp, tkey, tstamp):
     return False
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, nogil=True)
 def run_program(
     code, out, calls_out, cfg, penalty, cell0, otype0, ocolor0, oopen0, olocked0, opos0, dyn,
     agent0, params, cell, oopen, olocked, opos, rep, tkey, tstamp, meta,

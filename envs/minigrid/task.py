@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,6 +91,15 @@ class MinigridTask(Task):
             DSLSyntaxError: ``program`` is text that does not parse.
         """
         return CompiledProgram(ensure_program(program, "minigrid"), self.world, self.config, trace)
+
+    def thread_copy(self) -> MinigridTask:
+        """A copy with its own compiled evaluator, whose kernel releases the GIL (see
+        :meth:`envs.task.Task.thread_copy`)."""
+        twin = copy.copy(self)
+        twin.evaluator = CompiledMinigridEvaluator(
+            self.name, self.world, self.snapshots, self.config
+        )
+        return twin
 
     def returns(self, program: Program | str) -> list[float]:
         """Return of the program on each instance, in instance order.

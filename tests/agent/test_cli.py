@@ -90,6 +90,29 @@ def test_a_budget_below_one_is_refused_with_a_message(
     assert "--budget must be at least 1 evaluation, got 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["search", "solve"])
+@pytest.mark.parametrize(
+    ("text", "value"), [("1e6", 1_000_000), ("100_000", 100_000), ("2,500", 2500), ("300", 300)]
+)
+def test_a_budget_may_be_written_as_people_write_counts(
+    command: str, text: str, value: int
+) -> None:
+    args = build_parser([command]).parse_args(
+        [command, "--task", "karel/DoorKey", "--budget", text]
+    )
+    assert args.budget == value
+
+
+@pytest.mark.parametrize("text", ["12.5", "lots", "inf", "1e400"])
+def test_a_budget_that_is_not_a_whole_number_is_a_usage_error(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        build_parser(["search"]).parse_args(["search", "--task", "karel/DoorKey", "--budget", text])
+    assert stop.value.code == 2
+    assert "--budget" in capsys.readouterr().err
+
+
 def test_search_prints_its_improvements_when_stderr_is_not_a_terminal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
