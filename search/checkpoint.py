@@ -24,7 +24,6 @@ from envs.errors import ConfigError
 STATE_FILE = "checkpoint.json"
 CACHE_FILE = "checkpoint_cache.npz"
 RESULT_FILE = "result.json"
-EVENTS_FILE = "events.jsonl"
 FORMAT_VERSION = 1
 
 

@@ -29,7 +29,7 @@ from envs.task import Task
 from search import checkpoint
 from search.budget import Evaluator, Solved
 from search.config import SearchConfig
-from search.progress import EventEmitter, EventLog, OnEvent, Progress
+from search.progress import EVENTS_FILE, EventEmitter, EventLog, OnEvent, Progress
 from search.results import SearchResult, SkippedSeed
 from search.space import neighbours, random_program
 
@@ -65,7 +65,7 @@ class SearchRun:
         self.rng = np.random.RandomState(config.seed)
         self.rng.randint(1_000_000)  # the reference's torch-seed draw (spec §8)
         self.run_dir = Path(config.run_dir) if config.run_dir is not None else None
-        self._log = EventLog(self.run_dir / checkpoint.EVENTS_FILE) if self.run_dir else None
+        self._log = EventLog(self.run_dir / EVENTS_FILE) if self.run_dir else None
         sinks = [s for s in (self._log, on_event) if s is not None]
         self.emit = EventEmitter(sinks, method=method, task=task.id, seed=config.seed)
         self.progress: Progress | None = None

@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         **given_options,
     )  # fmt: skip
     task = envs.make(args.task, n=args.n)
+    if args.resume is not None and not Path(args.resume).exists():
+        # Resuming a run that never started is starting it (scripts may always pass
+        # --resume); say so, since a mistyped folder would otherwise go unnoticed.
+        print(f"[search] nothing to resume in {args.resume}: starting a new run", file=sys.stderr)
     # A progress bar needs a terminal; in a log or a pipe, print a line per improvement instead
     # (a 1e6 run takes minutes).
     printer = None

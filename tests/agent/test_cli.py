@@ -125,6 +125,22 @@ def test_search_prints_its_improvements_when_stderr_is_not_a_terminal(
     assert "[search]" not in capsys.readouterr().err
 
 
+def test_resuming_a_folder_that_does_not_exist_says_it_starts_anew(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "typo"
+    assert (
+        main(["search", "--task", "karel/Harvester", "--budget", "200", "--resume", str(folder)])
+        == 0
+    )
+    assert f"nothing to resume in {folder}: starting a new run" in capsys.readouterr().err
+    assert (
+        main(["search", "--task", "karel/Harvester", "--budget", "200", "--resume", str(folder)])
+        == 0
+    )
+    assert "nothing to resume" not in capsys.readouterr().err
+
+
 def test_a_command_parses_its_own_options() -> None:
     args = build_parser(["search"]).parse_args(["search", "--task", "karel/DoorKey"])
     assert args.command == "search" and args.task == "karel/DoorKey" and args.method == "mosaic"

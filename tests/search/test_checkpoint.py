@@ -53,7 +53,7 @@ def test_interrupt_then_resume_equals_uninterrupted(tmp_path: Path, method: str)
 def test_event_log_records_the_run(tmp_path: Path) -> None:
     cfg = SearchConfig(budget=300, seed=0, progress=False, run_dir=str(tmp_path))
     result = scheduled_hill_climbing(CountingTask(cap=CAP), config=cfg)
-    lines = (tmp_path / ckpt.EVENTS_FILE).read_text().splitlines()
+    lines = (tmp_path / "events.jsonl").read_text().splitlines()
     events = [json.loads(line) for line in lines]
     names = [e["event"] for e in events]
     assert names[0] == "run_started" and names[-1] == "run_finished"

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from agent.pipeline import rundir as rundir_module
 from agent.pipeline.rundir import RunDir
 from envs.errors import ConfigError
-from search import checkpoint
 from search.progress import EVENTS_FILE, Event, EventLog, _drop_cut_line, read_events
 
 EVENTS = [
@@ -46,7 +45,7 @@ class FullDisk:
 
 
 def test_one_file_name_one_writer() -> None:
-    assert rundir_module.EVENTS_FILE == checkpoint.EVENTS_FILE == EVENTS_FILE == "events.jsonl"
+    assert rundir_module.EVENTS_FILE == EVENTS_FILE == "events.jsonl"
     assert rundir_module.EventLog is EventLog
 
 
