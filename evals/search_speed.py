@@ -5,10 +5,10 @@ process and on the same task, seed and budget, round after round so that a busy 
 all of them alike:
 
 * ``evaluator``: the task's ``returns`` alone (a fresh copy), over exactly the distinct programs
-  a ``mosaic`` run evaluates: the ceiling of any search that evaluates each program once;
-* ``shc`` (one process; its counted evaluations include repeats served from its cache);
-* ``mosaic`` with ``workers=1`` and with ``workers=2`` (scoring on threads, :mod:`search.pool`;
-  the same result as one worker).
+  a ``mosaic`` run evaluates: the ceiling, on one core, of any search that evaluates each program once;
+* ``shc`` and ``mosaic``, each with ``workers=1`` and ``workers=2`` (scoring ahead on threads,
+  :mod:`search.pool`; the same result as one worker). Scheduled HC's counted evaluations
+  include repeats served from its cache; mosaic evaluates each program once.
 
 Each figure is the median over ``--rounds`` rounds, as counted evaluations per wall second
 and, beside it, distinct programs per wall second. Run ``python -m evals.search_speed --help``.
@@ -33,6 +33,7 @@ from search import SearchConfig, search
 
 LOOPS: tuple[tuple[str, str, int], ...] = (
     ("shc", "shc", 1),
+    ("shc --workers 2", "shc", 2),
     ("mosaic", "mosaic", 1),
     ("mosaic --workers 2", "mosaic", 2),
 )
