@@ -5,7 +5,8 @@ process and on the same task, seed and budget, round after round so that a busy 
 all of them alike:
 
 * ``evaluator``: the task's ``returns`` alone (a fresh copy), over exactly the distinct programs
-  a ``mosaic`` run evaluates: the ceiling, on one core, of any search that evaluates each program once;
+  a ``mosaic`` run evaluates: the ceiling, on one core, of any search that evaluates each
+  program once;
 * ``shc`` and ``mosaic``, each with ``workers=1`` and ``workers=2`` (scoring ahead on threads,
   :mod:`search.pool`; the same result as one worker). Scheduled HC's counted evaluations
   include repeats served from its cache; mosaic evaluates each program once.

@@ -11,7 +11,13 @@ from evals.search_speed import format_table, main, measure
 
 def test_every_loop_and_the_evaluator_get_a_positive_rate() -> None:
     report = measure("karel/Harvester", budget=300, seed=1, rounds=1)
-    assert set(report["rates"]) == {"evaluator", "shc", "shc --workers 2", "mosaic", "mosaic --workers 2"}
+    assert set(report["rates"]) == {
+        "evaluator",
+        "shc",
+        "shc --workers 2",
+        "mosaic",
+        "mosaic --workers 2",
+    }
     for rate in report["rates"].values():
         assert rate["evaluations_s"] > 0 and 0 < rate["distinct_s"] <= rate["evaluations_s"]
     table = format_table(report)
