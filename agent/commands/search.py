@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n", type=int, default=32, help="task instances (default 32)")
     parser.add_argument("--run-dir", default=None, help="folder for events.jsonl + checkpoints")
     parser.add_argument("--resume", default=None, metavar="DIR", help="resume the run in DIR")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress on stderr (as llmgs solve --quiet)"
+    )
     # The search's settings, their defaults and help: SearchConfig's fields.
     add_config_arguments(parser, SearchConfig)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         lines = args.seed_programs.read_text(encoding="utf-8").splitlines()
         seeds = [line.strip() for line in lines if line.strip()]
     given_options = given(args, tuple(config_options(SearchConfig)))
+    if args.quiet:
+        given_options["progress"] = False
     config = SearchConfig(
         budget=budget, run_dir=args.resume or args.run_dir, resume=args.resume is not None,
         **given_options,

@@ -52,7 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(p, SolveConfig, SOLVE_OPTIONS)
     add_config_arguments(p, SearchConfig, ("workers",))
     p.add_argument("--json", action="store_true", help="print only the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--quiet", "--no-progress", dest="quiet", action="store_true",
+        help="no progress on stderr",
+    )  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> Any:

@@ -123,6 +123,8 @@ def test_search_prints_its_improvements_when_stderr_is_not_a_terminal(
     assert "[search]" not in captured.out  # the result alone goes to stdout
     assert main(["search", "--task", "karel/Harvester", "--budget", "300", "--no-progress"]) == 0
     assert "[search]" not in capsys.readouterr().err
+    assert main(["search", "--task", "karel/Harvester", "--budget", "300", "--quiet"]) == 0
+    assert "[search]" not in capsys.readouterr().err
 
 
 def test_resuming_a_folder_that_does_not_exist_says_it_starts_anew(
@@ -139,6 +141,12 @@ def test_resuming_a_folder_that_does_not_exist_says_it_starts_anew(
         == 0
     )
     assert "nothing to resume" not in capsys.readouterr().err
+
+
+def test_solve_takes_either_spelling_of_no_progress() -> None:
+    for flag in ("--quiet", "--no-progress"):
+        args = build_parser(["solve"]).parse_args(["solve", "--task", "karel/DoorKey", flag])
+        assert args.quiet is True
 
 
 def test_a_command_parses_its_own_options() -> None:
