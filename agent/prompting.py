@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 
@@ -36,12 +36,7 @@ Message = dict[str, str]
 RevisionMethod = Literal[
     "regeneration", "regeneration_with_reward", "execution_trace", "program_execution_trace"
 ]
-REVISION_METHODS: tuple[str, ...] = (
-    "regeneration",
-    "regeneration_with_reward",
-    "execution_trace",
-    "program_execution_trace",
-)
+REVISION_METHODS: tuple[str, ...] = get_args(RevisionMethod)
 _DOMAIN_NAMES = {"karel": "Karel", "minigrid": "Minigrid"}
 #: Worked examples shown at most (each adds about 100 prompt tokens).
 MAX_EXAMPLES = 3

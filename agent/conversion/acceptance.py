@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from agent.conversion.extract_dsl import extract_dsl
 from agent.conversion.python_to_dsl import python_to_dsl
@@ -23,7 +23,7 @@ from envs.dsl.grammar import grammar
 from envs.errors import ConfigError, ConversionError
 
 Strategy = Literal["pythonic_dsl", "python", "dsl"]
-STRATEGIES: tuple[str, ...] = ("pythonic_dsl", "python", "dsl")
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
 
 
 @dataclass(frozen=True)

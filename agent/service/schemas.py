@@ -12,18 +12,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.conversion.acceptance import Strategy
+from agent.prompting import RevisionMethod
+
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
-Revision = Literal[
-    "none",
-    "regeneration",
-    "regeneration_with_reward",
-    "execution_trace",
-    "program_execution_trace",
-]
-
-Strategy = Literal["pythonic_dsl", "python", "dsl"]
+#: ``none`` or one of the paper's four revision methods (the solver's own names).
+Revision = Literal["none", RevisionMethod]
 
 #: Hard ceiling of a request's budget; a server may set a lower one (``--max-budget``).
 BUDGET_CEILING = 10_000_000
