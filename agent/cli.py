@@ -55,7 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # The command is the first argument (the top level has no option that takes a value).
     parser = build_parser([argv[0]] if argv and argv[0] in SUMMARIES else [])
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passes_options", False):
+        parser.parse_args(argv)  # argparse's own error for the unknown arguments (exit 2)
+    args.extra = extra  # the options of a command that parses its own (llmgs eval efficiency)
     if args.command is None:
         parser.print_help()
         return 2

@@ -149,6 +149,20 @@ def test_solve_takes_either_spelling_of_no_progress() -> None:
         assert args.quiet is True
 
 
+def test_the_benchmarks_run_under_llmgs_eval_with_their_own_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["eval", "speed", "--tasks", "karel/Harvester", "--budget", "200", "--rounds", "1"]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["task"] == "karel/Harvester"
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", "efficiency", "--help"])
+    assert stop.value.code == 0 and "--budget" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:  # other commands still refuse unknown options
+        main(["search", "--task", "karel/DoorKey", "--no-such-option"])
+    assert stop.value.code == 2
+
+
 def test_a_command_parses_its_own_options() -> None:
     args = build_parser(["search"]).parse_args(["search", "--task", "karel/DoorKey"])
     assert args.command == "search" and args.task == "karel/DoorKey" and args.method == "mosaic"
