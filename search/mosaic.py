@@ -25,6 +25,11 @@ changes what surrounds it:
   archive program by lexicase selection on the per-instance returns (a program that is best on
   some instances survives even with a lower mean) and perturb it with 0-3 edits; the rest
   start from random programs of the reference's grammar.
+- **Kicks after a stall** (iterated local search, Lourenco, Martin and Stutzle 2003): once
+  ``MosaicSettings.stall`` evaluations pass without a better climb end point, half of the
+  archive restarts take 4-8 edits instead of 0-3. A climb from a near-solution a few edits
+  away mostly falls back into the same local optimum. Nothing changes before the stall, so
+  a run shorter than ``stall`` evaluations is the same run without kicks.
 - **Seeds** (e.g. a model's answers): climbed from first, but only those no other seed
   dominates on the per-instance returns; the rest enter the archive unclimbed, so a batch of
   weak answers costs restarts where they pay, not one climb each.
@@ -98,6 +103,13 @@ class MosaicSettings:
             0 for no limit.
         seed_archive: Seeds that are not climbed first enter the archive; if False they
             only lend their fragments.
+        stall: Evaluations without a better climb end point after which the search counts
+            as stalled (0: never). A stalled search kicks its lexicase picks harder
+            (iterated local search): a climb from a near-solution with 0-3 edits mostly
+            returns to the same local optimum, so long runs sat on one near-solution.
+        p_kick: Probability that a restart from the archive, once stalled, applies
+            ``max_perturb + 1 .. kick_perturb`` edits instead of ``0 .. max_perturb``.
+        kick_perturb: The most edits of a kick.
     """
 
     archive: int = 48
@@ -113,6 +125,9 @@ class MosaicSettings:
     seed_front: bool = True
     seed_climbs: int = 0
     seed_archive: bool = True
+    stall: int = 100_000
+    p_kick: float = 0.5
+    kick_perturb: int = 8
 
 
 DEFAULT_SETTINGS = MosaicSettings()
@@ -160,6 +175,8 @@ class Mosaic:
         self.seeds = list(seeds)
         self.archive: list[Elite] = []
         self._seed_elites: dict[str, Elite] = {}
+        self._best = float("-inf")
+        self._best_at = self.ev.count  # a handed ledger may have counted evaluations already
 
     def _text_if_fits(self, program: Program) -> str | None:
         """The text of a program within the size limits (``settings.max_tokens``), or None."""
@@ -319,6 +336,8 @@ class Mosaic:
     # -- restarts --------------------------------------------------------------------------
     def remember(self, elite: Elite) -> None:
         """Add a climb's end point to the archive and its fragments to the library."""
+        if elite.score > self._best:
+            self._best, self._best_at = elite.score, self.ev.count
         if any(e.text == elite.text for e in self.archive):
             return
         self.archive.append(elite)
@@ -356,7 +375,12 @@ class Mosaic:
         if not self.archive or self.rng.random() < self.settings.p_random:
             return random_program(self.run.domain, self.np_rng)
         program = self.lexicase().program
-        for _ in range(self.rng.randint(0, self.settings.max_perturb)):
+        settings = self.settings
+        edits = self.rng.randint(0, settings.max_perturb)
+        stalled = settings.stall > 0 and self.ev.count - self._best_at >= settings.stall
+        if stalled and self.rng.random() < settings.p_kick:
+            edits = self.rng.randint(settings.max_perturb + 1, settings.kick_perturb)
+        for _ in range(edits):
             edited = self._neighbour(self.rng, program, spots(program))
             program = edited[0] if edited is not None else program
         return program

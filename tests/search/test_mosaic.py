@@ -296,3 +296,43 @@ def test_parsimony_prefers_the_shorter_of_equal_programs(parsimony: bool) -> Non
     ]
     dropped = search_._weakest()
     assert (program_tokens(dropped.program) == 7) is parsimony
+
+
+def test_kicks_change_nothing_before_the_search_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A run shorter than ``stall`` evaluations is draw for draw the run without kicks: what
+    # keeps every result at budgets up to 1e5 the same as before kicks existed.
+    cfg = SearchConfig(budget=3000, seed=2, progress=False)
+    outcomes = []
+    for stall in (0, 3000, 100_000):
+        monkeypatch.setattr(mosaic, "DEFAULT_SETTINGS", MosaicSettings(warmup=0, stall=stall))
+        outcomes.append(search(CountingTask(cap=UNSOLVABLE), "mosaic", config=cfg).outcome())
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+
+
+def test_a_stalled_search_kicks_its_restarts_harder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CountingTask is capped: every climb soon ends at the same best return, i.e. it stalls.
+    cfg = SearchConfig(budget=3000, seed=2, progress=False)
+    perturbations: list[int] = []  # edits drawn by each restart from the archive
+    start, neighbour = mosaic.Mosaic.next_start, mosaic.Mosaic._neighbour
+
+    def next_start(self):  # type: ignore[no-untyped-def]
+        perturbations.append(0)
+        return start(self)
+
+    def counting(self, rng, parent, sp, spare=None):  # type: ignore[no-untyped-def]
+        if rng is self.rng:  # restart perturbations draw from the run's stream
+            perturbations[-1] += 1
+        return neighbour(self, rng, parent, sp, spare)
+
+    monkeypatch.setattr(mosaic.Mosaic, "next_start", next_start)
+    monkeypatch.setattr(mosaic.Mosaic, "_neighbour", counting)
+    runs = []
+    for stall in (0, 300):
+        settings = MosaicSettings(warmup=0, stall=stall, p_kick=1.0, kick_perturb=8)
+        monkeypatch.setattr(mosaic, "DEFAULT_SETTINGS", settings)
+        perturbations.clear()
+        result = search(CountingTask(cap=UNSOLVABLE), "mosaic", config=cfg)
+        runs.append((result.outcome(), max(perturbations)))
+    (plain, plain_most), (kicked, kicked_most) = runs
+    assert plain != kicked
+    assert plain_most <= 3 < kicked_most <= 8
