@@ -43,11 +43,8 @@ the result.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import random
-from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,9 +58,8 @@ from search.budget import program_key as _key
 from search.library import Library
 from search.limits import program_tokens, text_if_fits
 from search.mutate import Mutator, local_edits, spots
+from search.pool import scored_ahead
 from search.space import neighbours, random_program
-
-_BATCH_PER_WORKER = 8
 
 
 @dataclass(frozen=True)
@@ -268,7 +264,7 @@ class Mosaic:
     ) -> Elite | None:
         tried = 0
         gen = self._candidates(rng, current.program, limit)
-        with contextlib.closing(self._scored_ahead(gen)) as batches:
+        with contextlib.closing(scored_ahead(gen, self.run.pool)) as batches:
             for batch, computed in batches:
                 for cand in batch:
                     if cand is None:
@@ -296,42 +292,6 @@ class Mosaic:
         if self.settings.plateau and rets not in visited:
             return True
         return self.settings.parsimony and program_tokens(program) < program_tokens(current.program)
-
-    def _scored_ahead(self, gen: Iterator) -> Iterator[tuple[list, dict]]:
-        """Yield the draws in order, in batches, with the returns the pool computed for them.
-
-        Without a pool each draw is its own batch and nothing is computed ahead. With one,
-        ``workers + 1`` batches are being scored while the climb draws the next and counts
-        the oldest, so the kernels run while Python draws edits. Whatever was scored ahead
-        of an accepted neighbour is dropped uncounted: the run equals the one without a pool.
-        """
-        pool = self.run.pool
-        if pool is None:
-            for cand in gen:
-                yield [cand], {}
-            return
-        ahead: deque[tuple[list, Future | None, list[str]]] = deque()
-
-        def draw_batch() -> bool:
-            batch = list(itertools.islice(gen, _BATCH_PER_WORKER))
-            todo = [c for c in batch if c is not None]
-            future = pool.submit_returns([c[0] for c in todo]) if todo else None
-            if batch:
-                ahead.append((batch, future, [c[1] for c in todo]))
-            return bool(batch)
-
-        try:
-            while len(ahead) <= pool.workers and draw_batch():
-                pass
-            while ahead:
-                batch, future, texts = ahead.popleft()
-                draw_batch()
-                computed = {} if future is None else dict(zip(texts, future.result(), strict=True))
-                yield batch, computed
-        finally:
-            for _, future, _ in ahead:
-                if future is not None:
-                    future.cancel()
 
     # -- restarts --------------------------------------------------------------------------
     def remember(self, elite: Elite) -> None:

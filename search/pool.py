@@ -12,14 +12,19 @@ of ``workers=1``. Many independent searches run through :mod:`search.executor` i
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 from envs.dsl.ast import Program
 from envs.task import Task
 from search.executor import ctrl_c_held, worker_context, worker_started
+
+#: Candidates sent to a worker at once by :func:`scored_ahead`.
+BATCH = 8
 
 # The task of the current worker: one per thread (thread workers), or the process's (worker
 # processes run their jobs on their main thread, where the initializer ran).
@@ -115,3 +120,52 @@ class EvalPool:
     def close(self) -> None:
         """Stop the workers (pending work is cancelled)."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+Draw = tuple[Program, str] | None  # a candidate (program, text), or None for a wasted draw
+
+
+def scored_ahead(
+    draws: Iterator[Draw], pool: EvalPool | None
+) -> Iterator[tuple[list[Draw], dict[str, list[float]]]]:
+    """Yield the draws in order, in batches, with the returns the pool computed for them.
+
+    Without a pool each draw is its own batch and nothing is computed ahead. With one,
+    ``workers + 1`` batches of :data:`BATCH` are being scored while the caller draws the next
+    and counts the oldest, so the kernels run while Python draws edits. Close the iterator
+    when done (``contextlib.closing``): batches scored ahead of what the caller used are
+    cancelled or dropped, never counted, so the caller's run equals the one without a pool.
+
+    Args:
+        draws: The candidates, in draw order (None: a draw that gave nothing to score).
+        pool: The workers, or None to score nothing ahead.
+
+    Yields:
+        ``(batch, returns by text)``; a text missing from the dict is to be scored by the caller.
+    """
+    if pool is None:
+        for draw in draws:
+            yield [draw], {}
+        return
+    ahead: deque[tuple[list[Draw], Future | None, list[str]]] = deque()
+
+    def draw_batch() -> bool:
+        batch = list(itertools.islice(draws, BATCH))
+        todo = [d for d in batch if d is not None]
+        future = pool.submit_returns([d[0] for d in todo]) if todo else None
+        if batch:
+            ahead.append((batch, future, [d[1] for d in todo]))
+        return bool(batch)
+
+    try:
+        while len(ahead) <= pool.workers and draw_batch():
+            pass
+        while ahead:
+            batch, future, texts = ahead.popleft()
+            draw_batch()
+            computed = {} if future is None else dict(zip(texts, future.result(), strict=True))
+            yield batch, computed
+    finally:
+        for _, future, _ in ahead:
+            if future is not None:
+                future.cancel()
