@@ -16,7 +16,7 @@ import evals.suite as suite_module
 from agent.llm import ScriptedLLM
 from envs.errors import ConfigError
 from evals.cells import run_cell
-from evals.compare import versus_table
+from evals.compare import Judgement, judge, versus_table
 from evals.report import load_rows, write_report
 from evals.rows import fill_heldout
 from evals.runner import pending_cells, run_suite
@@ -235,8 +235,24 @@ def test_each_model_against_no_model(tmp_path: Path) -> None:
     cells = line.strip("| ").split(" | ")
     assert cells[:3] == ["llmgs", "scripted/fake", "2"]
     # The scripted answer solves StairClimberSparse at its first evaluation; none searches.
-    assert "StairClimberSparse" in cells[5].split(", ")
+    assert "StairClimberSparse" in cells[6].split(", ")
     assert write_report(tmp_path).read_text().count("## Each model against no model") == 1
+
+
+def test_never_worse_is_judged_on_every_seed_and_by_the_median() -> None:
+    def row(final: float, to_solve: int | None) -> dict:
+        return {"final_return": final, "evals_to_solve": to_solve}
+
+    # Seed 1: the model ends lower; the medians still favour it.
+    pairs = [
+        (row(1.0, 10), row(1.0, 500)),
+        (row(0.9, None), row(1.0, 900)),
+        (row(1.0, 30), row(0.5, None)),
+    ]
+    verdict = judge(pairs)
+    assert verdict == Judgement(fewer=True, never_worse=False, never_worse_median=True)
+    lower = [(row(0.5, None), row(1.0, 5)), (row(0.6, None), row(0.7, None))]
+    assert judge(lower) == Judgement(fewer=False, never_worse=False, never_worse_median=False)
 
 
 def test_a_row_of_other_search_code_is_redone(tmp_path: Path) -> None:

@@ -176,10 +176,11 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
     tasks = sorted({r["task"] for r in rows})
     out = [
         f"| task | seeds | evals to 1.0 none | evals to 1.0 {model} | fewer with the model "
-        "(median) | final none | final model | model final >= none |",
-        "|---|---|---|---|---|---|---|---|",
+        "(median) | final none | final model | model final >= none (every seed) | median "
+        "final >= none's |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    fewer = never_worse = compared = 0
+    fewer = never_worse = never_worse_median = compared = 0
     per_seed: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # seed -> [fewer, compared]
     for task in tasks:
         base, with_model = by.get((task, NONE), {}), by.get((task, model), {})
@@ -189,7 +190,8 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
         compared += 1
         a = [to_solve(base[s]) for s in seeds]
         b = [to_solve(with_model[s]) for s in seeds]
-        win, ok = judge([(with_model[s], base[s]) for s in seeds])  # the report's own judgement
+        verdict = judge([(with_model[s], base[s]) for s in seeds])  # the report's own judgement
+        win, ok = verdict.fewer, verdict.never_worse
         fa = [base[s].get("final_return") or 0.0 for s in seeds]
         fb = [with_model[s].get("final_return") or 0.0 for s in seeds]
         for seed, x, y in zip(seeds, a, b, strict=True):
@@ -197,16 +199,19 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
             per_seed[seed][1] += 1
         fewer += win
         never_worse += ok
+        never_worse_median += verdict.never_worse_median
         out.append(
             f"| {task} | {','.join(map(str, seeds))} | {evals_text(a)} | {evals_text(b)} | "
             f"{'yes' if win else 'no'} | {', '.join(fmt(x) for x in fa)} | "
-            f"{', '.join(fmt(y) for y in fb)} | {'yes' if ok else 'no'} |"
+            f"{', '.join(fmt(y) for y in fb)} | {'yes' if ok else 'no'} | "
+            f"{'yes' if verdict.never_worse_median else 'no'} |"
         )
     out.append("")
     out.append(
         f"{model} needs fewer evaluations to 1.0 than none on {fewer} of {compared} tasks "
         f"(median over the common seeds); final return never worse on {never_worse} of "
-        f"{compared}. Per seed, fewer on: "
+        f"{compared} on every seed, on {never_worse_median} of {compared} by the median over "
+        "the seeds. Per seed, fewer on: "
         + "; ".join(f"seed {k}: {v[0]} of {v[1]}" for k, v in sorted(per_seed.items()))
         + "."
     )
