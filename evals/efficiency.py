@@ -29,7 +29,6 @@ from typing import Any
 from tqdm import tqdm
 
 import envs
-from agent.commands.options import whole_number
 from envs import ConfigError, LlmgsError
 from evals.efficiency_report import (  # the summary half, re-exported for callers
     BENCHMARK_METHODS,
@@ -45,6 +44,7 @@ from search import (
     SearchResult,
     as_completed,
     heldout_return,
+    parse_count,
     run_job,
     stop_on_ctrl_c,
 )
@@ -209,7 +209,7 @@ def run_benchmark(
 
 def _budgets(text: str) -> list[int]:
     try:
-        budgets = [whole_number(b) for b in text.split(",")]
+        budgets = [parse_count(b) for b in text.split(",")]
     except argparse.ArgumentTypeError:
         raise ConfigError(f"--report wants comma-separated numbers, got {text!r}") from None
     if min(budgets) < 1:
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--budget",
-        type=whole_number,
+        type=parse_count,
         default=100_000,
         help="evaluations per run (1e6 is accepted)",
     )

@@ -26,11 +26,9 @@ from collections.abc import Callable
 from typing import Any
 
 import envs
-from agent.commands.options import whole_number
-from envs.dsl.ast import Program
-from envs.errors import LlmgsError
-from envs.task import Task
-from search import SearchConfig, search
+from envs import LlmgsError, Task
+from envs.dsl import Program
+from search import SearchConfig, parse_count, search
 
 LOOPS: tuple[tuple[str, str, int], ...] = (
     ("shc", "shc", 1),
@@ -136,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tasks", nargs="+", default=["karel/DoorKey"], help="task ids")
     parser.add_argument(
-        "--budget", type=whole_number, default=30_000, help="evaluations per search (1e5 works)"
+        "--budget", type=parse_count, default=30_000, help="evaluations per search (1e5 works)"
     )
     parser.add_argument("--seed", type=int, default=0, help="search seed")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (median)")

@@ -22,7 +22,7 @@ The public API:
 """
 
 from search.budget import Evaluator
-from search.config import METHODS, SearchConfig
+from search.config import METHODS, SearchConfig, parse_count
 from search.engine import heldout_return
 from search.executor import (
     EXECUTORS,
@@ -48,6 +48,7 @@ from search.space import neighbour, neighbours, random_program, within_limits
 __all__ = [
     "EXECUTORS", "METHODS", "Evaluator", "Executor", "SearchConfig", "SearchJob", "SearchResult",
     "SkippedSeed", "as_completed", "check_executor", "heldout_return", "hill_climbing",
+    "parse_count",
     "k_schedule", "llmgs_search", "map_ordered", "mosaic_search", "neighbour", "neighbours",
     "random_program", "random_search", "run_job", "run_many", "scheduled_hill_climbing", "search",
     "stop_on_ctrl_c", "within_limits",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -125,3 +127,31 @@ class SearchConfig:
         if unknown:
             raise ConfigError(f"unknown SearchConfig fields: {', '.join(sorted(unknown))}")
         return cls(**data)
+
+
+class CountError(ConfigError, argparse.ArgumentTypeError):
+    """A count that is not a whole number. It is also argparse's type error, so a command
+    line that uses :func:`parse_count` as an option's ``type`` prints its message."""
+
+
+def parse_count(text: str) -> int:
+    """A count as people write it: ``100000``, ``100_000``, ``100,000`` or ``1e5``.
+
+    Budgets are written in powers of ten (the paper's 1e6); the command lines use this for
+    every whole-number option (``type=parse_count``).
+
+    Raises:
+        CountError: ``text`` is not a whole number (a ConfigError).
+    """
+    cleaned = text.strip().replace("_", "").replace(",", "")
+    try:
+        return int(cleaned)
+    except ValueError:
+        pass
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise CountError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value != int(value):
+        raise CountError(f"not a whole number: {text!r}")
+    return int(value)

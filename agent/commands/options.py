@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import types
 import typing
 from typing import Any, Literal, get_args, get_origin
 
 from agent.llm.types import CacheMode, LLMConfig
 from envs.errors import ConfigError
+from search.config import parse_count
 
 CACHE_MODES: tuple[str, ...] = get_args(CacheMode)
 
@@ -45,27 +45,6 @@ class Option:
     choices: tuple[Any, ...] | None
     default: Any
     help: str
-
-
-def whole_number(text: str) -> int:
-    """An argparse type for counts: ``100000``, ``100_000``, ``100,000`` or ``1e5``.
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not a whole number (argparse prints it as
-            the option's error and exits with status 2).
-    """
-    cleaned = text.strip().replace("_", "").replace(",", "")
-    try:
-        return int(cleaned)
-    except ValueError:
-        pass
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value != int(value):
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-    return int(value)
 
 
 def _kind(hint: Any) -> tuple[type, tuple[Any, ...] | None]:
@@ -118,7 +97,7 @@ def add_option(
     if option.kind is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
     else:
-        kwargs["type"] = whole_number if option.kind is int else option.kind
+        kwargs["type"] = parse_count if option.kind is int else option.kind
         if option.choices is not None:
             kwargs["choices"] = option.choices
     parser.add_argument(option.flag, **kwargs)
@@ -169,9 +148,7 @@ def add_cache_arguments(
     add_option(parser, options["cache_dir"], default=None)
 
 
-__all__ = [
-    "CACHE_MODES", "Option", "add_cache_arguments", "add_config_arguments", "given", "whole_number",
-]  # fmt: skip
+__all__ = ["CACHE_MODES", "Option", "add_cache_arguments", "add_config_arguments", "given"]
 
 
 def check_budget(args: argparse.Namespace) -> None:

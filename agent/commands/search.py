@@ -11,8 +11,8 @@ from agent.commands import SUMMARIES
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``search`` subcommand."""
-    from agent.commands.options import add_config_arguments, whole_number
-    from search.config import METHODS, SearchConfig
+    from agent.commands.options import add_config_arguments
+    from search.config import METHODS, SearchConfig, parse_count
 
     parser = subparsers.add_parser(
         "search",
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "programs; llmgs: Scheduled HC cycling from --seed-programs",
     )  # fmt: skip
     parser.add_argument(
-        "--budget", type=whole_number, default=None, help="evaluations, e.g. 1e6 (task default)"
+        "--budget", type=parse_count, default=None, help="evaluations, e.g. 1e6 (task default)"
     )
     parser.add_argument("--init", default=None, help="DSL program to start the first climb")
     parser.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from envs.errors import ConfigError
+from search.config import parse_count
 from search.schedule import k_schedule
 
 TABLE = [
@@ -47,3 +48,16 @@ def test_bad_options_raise(kwargs: dict) -> None:
         k_schedule(10, **kwargs)
     with pytest.raises(ValueError):  # ConfigError is a ValueError too
         k_schedule(10, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("1e6", 10**6), ("100_000", 10**5), ("2,500", 2500), (" 7 ", 7)]
+)
+def test_counts_are_read_as_people_write_them(text: str, value: int) -> None:
+    assert parse_count(text) == value
+
+
+@pytest.mark.parametrize("text", ["12.5", "lots", "nan", "1e400", ""])
+def test_a_count_that_is_not_a_whole_number_is_a_config_error(text: str) -> None:
+    with pytest.raises(ConfigError, match="not a"):
+        parse_count(text)
