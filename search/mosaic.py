@@ -43,6 +43,7 @@ the result.
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -138,6 +139,11 @@ class Elite:
     program: Program
     returns: tuple[float, ...]
     score: float
+
+    @functools.cached_property
+    def tokens(self) -> int:
+        """Size in tokens (computed once: parsimony compares it for every equal neighbour)."""
+        return program_tokens(self.program)
 
 
 class Mosaic:
@@ -291,7 +297,7 @@ class Mosaic:
             return False
         if self.settings.plateau and rets not in visited:
             return True
-        return self.settings.parsimony and program_tokens(program) < program_tokens(current.program)
+        return self.settings.parsimony and program_tokens(program) < current.tokens
 
     # -- restarts --------------------------------------------------------------------------
     def remember(self, elite: Elite) -> None:
@@ -313,7 +319,7 @@ class Mosaic:
         needed = {id(h[0]) for h in holders if len(h) == 1}
         spare = [e for e in self.archive if id(e) not in needed] or self.archive
         if self.settings.parsimony:
-            return min(spare, key=lambda e: (e.score, -program_tokens(e.program)))
+            return min(spare, key=lambda e: (e.score, -e.tokens))
         return min(spare, key=lambda e: e.score)
 
     def lexicase(self) -> Elite:

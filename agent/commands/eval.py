@@ -37,20 +37,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rep_p = actions.add_parser("report", help="write DIR/report.md and the plots")
     rep_p.add_argument("dir", help="results folder of a suite")
     actions.add_parser("list", help="list the bundled suites")
-    for name, text in _BENCHMARKS.items():
+    for name, (text, module) in _BENCHMARKS.items():
         # The benchmark parses its own options (``llmgs eval efficiency --help`` shows them).
-        bench_p = actions.add_parser(name, help=text, add_help=False)
+        bench_p = actions.add_parser(name, help=f"{text} (= python -m {module})", add_help=False)
         bench_p.set_defaults(passes_options=True)
 
 
 #: Benchmarks reachable as ``llmgs eval NAME [options]``: name -> (help, module with ``main``).
-_BENCHMARKS: dict[str, str] = {
-    "efficiency": "search-efficiency benchmark: methods x tasks x seeds at a budget "
-    "(= python -m evals.efficiency)",
-    "speed": "evaluations per second of the search loops against the evaluator alone "
-    "(= python -m evals.search_speed)",
+_BENCHMARKS: dict[str, tuple[str, str]] = {
+    "efficiency": (
+        "search-efficiency benchmark: methods x tasks x seeds at a budget",
+        "evals.efficiency",
+    ),
+    "speed": (
+        "evaluations per second of the search loops against the evaluator alone",
+        "evals.search_speed",
+    ),
 }
-_BENCHMARK_MODULES = {"efficiency": "evals.efficiency", "speed": "evals.search_speed"}
 
 
 def _progress(row: dict[str, Any]) -> None:
@@ -76,10 +79,11 @@ def run(args: argparse.Namespace) -> int:
 
         print(write_report(args.dir))
         return 0
-    if args.eval_action in _BENCHMARK_MODULES:
+    if args.eval_action in _BENCHMARKS:
         import importlib
 
-        return int(importlib.import_module(_BENCHMARK_MODULES[args.eval_action]).main(args.extra))
+        module = importlib.import_module(_BENCHMARKS[args.eval_action][1])
+        return int(module.main(args.extra))
     if args.eval_action != "run":
         print("usage: llmgs eval {run,report,list,efficiency,speed} ...", file=sys.stderr)
         return 2
