@@ -16,7 +16,7 @@ import evals.suite as suite_module
 from agent.llm import ScriptedLLM
 from envs.errors import ConfigError
 from evals.cells import run_cell
-from evals.compare import Judgement, judge, versus_table
+from evals.compare import Judgement, judge, sign_test, versus_table
 from evals.report import load_rows, write_report
 from evals.rows import fill_heldout
 from evals.runner import pending_cells, run_suite
@@ -235,7 +235,7 @@ def test_each_model_against_no_model(tmp_path: Path) -> None:
     cells = line.strip("| ").split(" | ")
     assert cells[:3] == ["llmgs", "scripted/fake", "2"]
     # The scripted answer solves StairClimberSparse at its first evaluation; none searches.
-    assert "StairClimberSparse" in cells[6].split(", ")
+    assert "StairClimberSparse" in cells[7].split(", ")
     assert write_report(tmp_path).read_text().count("## Each model against no model") == 1
 
 
@@ -250,9 +250,32 @@ def test_never_worse_is_judged_on_every_seed_and_by_the_median() -> None:
         (row(1.0, 30), row(0.5, None)),
     ]
     verdict = judge(pairs)
-    assert verdict == Judgement(fewer=True, never_worse=False, never_worse_median=True)
+    assert verdict == Judgement(
+        fewer=True, never_worse=False, never_worse_median=True, worse_p=0.75
+    )
+    assert not verdict.significantly_worse
     lower = [(row(0.5, None), row(1.0, 5)), (row(0.6, None), row(0.7, None))]
-    assert judge(lower) == Judgement(fewer=False, never_worse=False, never_worse_median=False)
+    assert judge(lower) == Judgement(
+        fewer=False, never_worse=False, never_worse_median=False, worse_p=0.25
+    )
+
+
+def test_the_sign_test_calls_a_loss_real_only_with_enough_seeds() -> None:
+    def row(final: float) -> dict:
+        return {"final_return": final, "evals_to_solve": None}
+
+    # 3 of 3 seeds lower is 1/8 by chance: not significant.
+    three = [(row(0.9), row(1.0))] * 3
+    assert judge(three).worse_p == 0.125 and not judge(three).significantly_worse
+    # 7 of 8 lower: 9/256 < 0.05.
+    eight = [(row(0.9), row(1.0))] * 7 + [(row(1.0), row(0.9))]
+    assert judge(eight).worse_p == 9 / 256 and judge(eight).significantly_worse
+    # Ties are dropped: 5 lower, 0 higher, 11 equal is 1/32.
+    ties = [(row(0.9), row(1.0))] * 5 + [(row(1.0), row(1.0))] * 11
+    assert judge(ties).worse_p == 1 / 32
+    assert sign_test(0, 0) == 1.0 and sign_test(0, 4) == 1.0
+    with pytest.raises(ValueError, match=">= 0"):
+        sign_test(-1, 2)
 
 
 def test_a_row_of_other_search_code_is_redone(tmp_path: Path) -> None:

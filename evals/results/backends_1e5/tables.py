@@ -177,10 +177,10 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
     out = [
         f"| task | seeds | evals to 1.0 none | evals to 1.0 {model} | fewer with the model "
         "(median) | final none | final model | model final >= none (every seed) | median "
-        "final >= none's |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "final >= none's | model lower / higher (sign test p) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    fewer = never_worse = never_worse_median = compared = 0
+    fewer = never_worse = never_worse_median = compared = significant = 0
     per_seed: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # seed -> [fewer, compared]
     for task in tasks:
         base, with_model = by.get((task, NONE), {}), by.get((task, model), {})
@@ -200,18 +200,23 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
         fewer += win
         never_worse += ok
         never_worse_median += verdict.never_worse_median
+        significant += verdict.significantly_worse
+        lower = sum(y < x for x, y in zip(fa, fb, strict=True))
+        higher = sum(y > x for x, y in zip(fa, fb, strict=True))
         out.append(
             f"| {task} | {','.join(map(str, seeds))} | {evals_text(a)} | {evals_text(b)} | "
             f"{'yes' if win else 'no'} | {', '.join(fmt(x) for x in fa)} | "
             f"{', '.join(fmt(y) for y in fb)} | {'yes' if ok else 'no'} | "
-            f"{'yes' if verdict.never_worse_median else 'no'} |"
+            f"{'yes' if verdict.never_worse_median else 'no'} | "
+            f"{lower} / {higher} ({verdict.worse_p:.3g}) |"
         )
     out.append("")
     out.append(
         f"{model} needs fewer evaluations to 1.0 than none on {fewer} of {compared} tasks "
         f"(median over the common seeds); final return never worse on {never_worse} of "
         f"{compared} on every seed, on {never_worse_median} of {compared} by the median over "
-        "the seeds. Per seed, fewer on: "
+        f"the seeds; significantly worse (one-sided sign test, p < 0.05) on {significant} of "
+        f"{compared}. Per seed, fewer on: "
         + "; ".join(f"seed {k}: {v[0]} of {v[1]}" for k, v in sorted(per_seed.items()))
         + "."
     )
