@@ -43,7 +43,6 @@ the result.
 from __future__ import annotations
 
 import contextlib
-import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from envs.dsl.ast import Program
 from envs.dsl.parser import ensure_program
 from envs.errors import BudgetExceeded
 from envs.task import mean_return
+from search.archive import Archive, Elite
 from search.budget import program_key as _key
 from search.library import Library
 from search.limits import program_tokens, text_if_fits
@@ -131,21 +131,6 @@ DEFAULT_SETTINGS = MosaicSettings()
 """What :func:`run` uses (the benchmark's settings)."""
 
 
-@dataclass
-class Elite:
-    """An archive entry: a climb's end point with its per-instance returns."""
-
-    text: str
-    program: Program
-    returns: tuple[float, ...]
-    score: float
-
-    @functools.cached_property
-    def tokens(self) -> int:
-        """Size in tokens (computed once: parsimony compares it for every equal neighbour)."""
-        return program_tokens(self.program)
-
-
 class Mosaic:
     """The mosaic search of one run; driven by :func:`run` with a ``SearchRun``.
 
@@ -175,7 +160,7 @@ class Mosaic:
         self.library.extend(seeds)
         self.mutator = Mutator(run.domain, self.library)
         self.seeds = list(seeds)
-        self.archive: list[Elite] = []
+        self.archive = Archive(self.settings.archive, self.settings.parsimony)
         self._seed_elites: dict[str, Elite] = {}
         self._best = float("-inf")
         self._best_at = self.ev.count  # a handed ledger may have counted evaluations already
@@ -304,35 +289,8 @@ class Mosaic:
         """Add a climb's end point to the archive and its fragments to the library."""
         if elite.score > self._best:
             self._best, self._best_at = elite.score, self.ev.count
-        if any(e.text == elite.text for e in self.archive):
-            return
-        self.archive.append(elite)
-        self.library.add(elite.program)
-        if len(self.archive) > self.settings.archive:
-            self.archive.remove(self._weakest())
-
-    def _weakest(self) -> Elite:
-        """The lowest-scoring entry that is not alone in being best on some instance."""
-        n = len(self.archive[0].returns)
-        tops = [max(e.returns[i] for e in self.archive) for i in range(n)]
-        holders = [[e for e in self.archive if e.returns[i] == tops[i]] for i in range(n)]
-        needed = {id(h[0]) for h in holders if len(h) == 1}
-        spare = [e for e in self.archive if id(e) not in needed] or self.archive
-        if self.settings.parsimony:
-            return min(spare, key=lambda e: (e.score, -e.tokens))
-        return min(spare, key=lambda e: e.score)
-
-    def lexicase(self) -> Elite:
-        """An archive entry chosen by lexicase selection on per-instance returns."""
-        pool = list(self.archive)
-        order = list(range(len(pool[0].returns)))
-        self.rng.shuffle(order)
-        for i in order:
-            best = max(e.returns[i] for e in pool)
-            pool = [e for e in pool if e.returns[i] == best]
-            if len(pool) == 1:
-                break
-        return self.rng.choice(pool)
+        if self.archive.add(elite):
+            self.library.add(elite.program)
 
     def next_start(self) -> Program:
         """Where the next climb starts: a seed, a perturbed archive program or a random one."""
@@ -340,7 +298,7 @@ class Mosaic:
             return self.seeds.pop(0)
         if not self.archive or self.rng.random() < self.settings.p_random:
             return random_program(self.run.domain, self.np_rng)
-        program = self.lexicase().program
+        program = self.archive.lexicase(self.rng).program
         settings = self.settings
         edits = self.rng.randint(0, settings.max_perturb)
         stalled = settings.stall > 0 and self.ev.count - self._best_at >= settings.stall

@@ -14,6 +14,7 @@ from search_fakes import CountingTask
 from envs.dsl import parse
 from envs.dsl.ast import Program, height, max_block_length
 from search import SearchConfig, mosaic, mosaic_search, random_program, search
+from search.archive import Archive, Elite
 from search.library import Library
 from search.limits import MAX_HEIGHT, MAX_SEQUENCE, program_tokens
 from search.mosaic import MosaicSettings
@@ -290,12 +291,12 @@ def test_parsimony_prefers_the_shorter_of_equal_programs(parsimony: bool) -> Non
     else:  # no return vector differs, so the climb never moves
         assert end.text == str(parse(padded))
     # The archive's weakest of equal entries is the largest one when parsimony is on.
-    search_.archive = [
-        mosaic.Elite(str(p), p, (0.1,), 0.1)
-        for p in (parse("DEF run m( move m)"), parse("DEF run m( move move turnLeft m)"))
-    ]
-    dropped = search_._weakest()
-    assert (program_tokens(dropped.program) == 7) is parsimony
+    archive = Archive(size=1, parsimony=parsimony)
+    short, long_ = parse("DEF run m( move m)"), parse("DEF run m( move move turnLeft m)")
+    assert archive.add(Elite(str(short), short, (0.1,), 0.1))
+    assert archive.add(Elite(str(long_), long_, (0.1,), 0.1))
+    (kept,) = archive
+    assert (kept.text == str(short)) is parsimony
 
 
 def test_kicks_change_nothing_before_the_search_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
