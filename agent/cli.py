@@ -87,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a tool that SIGPIPE ended
     except LlmgsError as exc:
-        print(f"llmgs {args.command}: error: {exc}", file=sys.stderr)
+        from agent.commands.options import FLAGS_DEST, in_flags
+
+        message = in_flags(str(exc), getattr(args, FLAGS_DEST, None) or {})
+        print(f"llmgs {args.command}: error: {message}", file=sys.stderr)
         return 1
     except OSError as exc:
         # Local state the commands did not anticipate (a folder that is a file, read-only, a

@@ -35,10 +35,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from envs import ConfigError
+from search import METHODS
 
 Kind = Literal["search", "solve", "revision"]
 KINDS: tuple[str, ...] = ("search", "solve", "revision")
-SEARCH_METHODS: tuple[str, ...] = ("random", "hc", "shc")
+#: Search methods a ``search`` cell may run: every method of ``search.search`` that starts from
+#: random programs (``llmgs`` needs seed programs, which only ``solve`` cells have).
+SEARCH_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m != "llmgs")
 #: The backend label of cells that use no model.
 NO_MODEL = "none"
 #: solve() settings a ``solve`` or ``revision`` method may set by name (fields of

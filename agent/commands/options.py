@@ -101,6 +101,26 @@ def add_option(
         if option.choices is not None:
             kwargs["choices"] = option.choices
     parser.add_argument(option.flag, **kwargs)
+    # The settings' own errors name the field ("max_tokens must be >= 1"); the CLI says the
+    # flag instead (agent.cli reads this map through ``in_flags``).
+    flags = dict(parser.get_default(FLAGS_DEST) or {})
+    flags[option.name] = option.flag
+    parser.set_defaults(**{FLAGS_DEST: flags})
+
+
+FLAGS_DEST = "option_flags"
+"""Namespace attribute holding {field name: flag} of a command's derived options."""
+
+
+def in_flags(message: str, flags: dict[str, str]) -> str:
+    """``message`` with a leading settings field name replaced by its command-line flag.
+
+    >>> in_flags("max_tokens must be >= 1, got 0", {"max_tokens": "--max-tokens"})
+    '--max-tokens must be >= 1, got 0'
+    """
+    head, sep, rest = message.partition(" ")
+    flag = flags.get(head)
+    return f"{flag}{sep}{rest}" if flag is not None else message
 
 
 def add_config_arguments(
@@ -148,7 +168,15 @@ def add_cache_arguments(
     add_option(parser, options["cache_dir"], default=None)
 
 
-__all__ = ["CACHE_MODES", "Option", "add_cache_arguments", "add_config_arguments", "given"]
+__all__ = [
+    "CACHE_MODES",
+    "FLAGS_DEST",
+    "Option",
+    "add_cache_arguments",
+    "add_config_arguments",
+    "given",
+    "in_flags",
+]
 
 
 def check_budget(args: argparse.Namespace) -> None:

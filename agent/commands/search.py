@@ -95,9 +95,11 @@ def run(args: argparse.Namespace) -> int:
         print(result.to_json())
     else:
         print(f"task        {result.task_id} ({result.method}, seed {result.seed})")
-        print(f"best return {result.best_return}")
+        # 6 significant digits, as solve's summary: a mean of summed rewards such as
+        # 1.0000000000000002 is float rounding, not information (--json keeps every digit).
+        print(f"best return {result.best_return:.6g}")
         if result.heldout_return is not None:
-            print(f"held-out    {result.heldout_return} (64 instances never searched on)")
+            print(f"held-out    {result.heldout_return:.6g} (64 instances never searched on)")
         print(f"program     {result.best_program}")
         print(
             f"evaluations {result.evaluations:,} of {result.budget:,} "

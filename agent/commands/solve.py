@@ -91,8 +91,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--model none --search none leaves nothing to run: give a model or "
                           "a search (mosaic, shc)")  # fmt: skip
     printer = None if args.quiet else ProgressPrinter(sys.stderr)
+    # progress=False: the printer above is the only one (--quiet on a terminal prints none).
     result = solve(
-        args.description or (args.task or ""), task=args.task, config=config, on_event=printer
+        args.description or (args.task or ""),
+        task=args.task,
+        config=config,
+        on_event=printer,
+        progress=False,
     )
     if args.json:
         print(result.to_json())
@@ -177,7 +182,9 @@ class ProgressPrinter:
 
 def final_block(result: Any) -> str:
     """The human-readable summary printed at the end of a run."""
-    solved = sum(1 for r in result.instance_returns if r >= 1.0)
+    from envs.task import instance_solved
+
+    solved = sum(1 for r in result.instance_returns if instance_solved(r))
     llm = result.llm
     timings = ", ".join(f"{t.stage} {t.seconds:.1f}s" for t in result.timings)
     lines = [

@@ -205,7 +205,10 @@ def _fit(
     norm = " ".join(_words(description))
     phrases = [*info.synonyms, info.name, " ".join(_words(info.name))]
     query = terms(description)
-    exact = norm in {" ".join(_words(p)) for p in phrases} or norm == info.id.lower()
+    exact = norm in {" ".join(_words(p)) for p in (*phrases, info.id)} or norm in (
+        " ".join(_words(info.id.lower())),
+        info.name.lower(),  # "doorkey" typed in lower case
+    )
     if exact:
         fit = 1.0
     elif not query:
@@ -253,8 +256,13 @@ def rank_tasks(description: str, infos: Sequence[TaskSpec]) -> list[tuple[str, f
         return not info.benchmark and any(t in benchmark for t in twins)
 
     fits = [(i.id, *_fit(description, i, variant(i), index)) for i in infos]
-    # Ranked by the unclipped fit, so two tasks that both pass the 0.99 cap stay ordered.
-    fits.sort(key=lambda row: -row[1])
+    # An exact synonym or name ranks above every partial fit, however high: a partial fit can
+    # pass 1 when a task's text repeats the words ("put a marker in each corner" is
+    # FourCorners' synonym, yet TopOff's text says "marker" often). An exact match that lost
+    # weight (an unnamed dense/sparse variant, a task of a world the words do not name)
+    # competes with the partial fits instead. Within each group the unclipped fit orders, so
+    # two tasks that both pass the 0.99 cap stay ordered.
+    fits.sort(key=lambda row: (not (row[2] and row[1] >= 1.0), -row[1]))
     return [(tid, round(fit if exact else min(fit, 0.99), 4)) for tid, fit, exact in fits]
 
 

@@ -36,12 +36,13 @@ from envs.task import Task, mean_return
 from search.budget import Evaluator
 
 
-def _make_llm(cfg: SolveConfig) -> LLM | None:
+def _make_llm(cfg: SolveConfig, show_progress: bool) -> LLM | None:
     if cfg.llm is None:
         return None
     from agent.llm.gateway import Gateway
 
-    return Gateway(cfg.llm)
+    # show_progress: the embedded model's loading and per-request speed lines on stderr.
+    return Gateway(cfg.llm, show_progress=show_progress)
 
 
 def _task_prompt(task_id: str) -> Any:
@@ -269,14 +270,15 @@ def solve(
         # An injected gateway tells its model (local or not); fakes do not.
         options["model"] = getattr(getattr(llm, "config", None), "model", None)
     cfg = base.with_options(**options)
-    if llm is None:
-        llm = _make_llm(cfg)
-    rundir = RunDir(cfg.runs_dir) if cfg.save else None
     from agent.commands.solve import ProgressPrinter
 
     if progress is None:
         progress = on_event is None and sys.stderr.isatty()
     printer = ProgressPrinter(sys.stderr) if progress else None
+    if llm is None:
+        # The runtime's own lines are progress too: shown only where progress lines are.
+        llm = _make_llm(cfg, show_progress=progress or isinstance(on_event, ProgressPrinter))
+    rundir = RunDir(cfg.runs_dir) if cfg.save else None
     emit = StageEmitter([on_event, printer, rundir])
     # A model failure is always said on stderr, once: by a progress printer if there is one.
     echo = printer is None and not isinstance(on_event, ProgressPrinter)

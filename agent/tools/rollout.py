@@ -12,7 +12,7 @@ from typing import Any
 
 from agent.revision_feedback import ending, step_line
 from envs.dsl.parser import ensure_program
-from envs.task import Task, mean_return
+from envs.task import Task, instance_solved, mean_return
 
 #: Trace steps shown for the worst instance.
 DEFAULT_TRACE_STEPS = 30
@@ -118,7 +118,7 @@ def rollout(
         program=str(parsed),
         mean_return=mean,
         returns=tuple(returns),
-        solved_instances=sum(1 for r in returns if r >= 1.0),
+        solved_instances=sum(1 for r in returns if instance_solved(r)),
         worst_instance=worst,
         worst_trace=steps,
         worst_ending=ending(episode),

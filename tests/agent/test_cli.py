@@ -90,6 +90,20 @@ def test_a_budget_below_one_is_refused_with_a_message(
     assert "--budget must be at least 1 evaluation, got 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [(["--max-tokens", "0"], "--max-tokens must be >= 1"),
+     (["--generation-s", "0"], "--generation-s must be > 0"),
+     (["--samples", "0"], "--samples must be >= 1")],
+)  # fmt: skip
+def test_a_setting_s_error_names_the_flag_not_the_field(
+    option: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["solve", "play snake", "--model", "none", "--no-save", *option]) == 1
+    err = capsys.readouterr().err
+    assert f"llmgs solve: error: {said}" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("command", ["search", "solve"])
 @pytest.mark.parametrize(
     ("text", "value"), [("1e6", 1_000_000), ("100_000", 100_000), ("2,500", 2500), ("300", 300)]

@@ -83,6 +83,21 @@ def test_progress_reports_prompt_and_generation_speed_apart(
     )
 
 
+def test_quiet_solve_prints_none_of_the_runtime_s_lines(
+    fake_runtime: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.cli import main
+
+    argv = ["solve", "--task", "karel/Harvester", "--model", MODEL, "--samples", "1",
+            "--budget", "30", "--instances", "2", "--no-save", "--cache", "off"]  # fmt: skip
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    local_server.stop_all()  # the next run loads it again
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "in a llama.cpp server process" in err and "llama.cpp: prompt" in err
+
+
 def _gguf() -> Path:
     return Path(os.environ["LLMGS_GGUF"])
 

@@ -24,6 +24,38 @@ def test_every_benchmark_task_is_found_by_its_own_description(info: envs.TaskInf
     assert match_task(info.description).task == info.id
 
 
+def _synonyms() -> list[tuple[str, str]]:
+    """(synonym or name, task) of every benchmark task, where no other task shares it (an
+    unnamed dense/sparse variant's synonym means the paper's task: see test_paraphrases)."""
+    owners: dict[str, set[str]] = {}
+    for info in envs.tasks(benchmark_only=False):
+        for phrase in (*info.synonyms, info.name, info.name.lower(), info.id):
+            owners.setdefault(phrase, set()).add(info.id)
+    benchmark = {i.id for i in envs.tasks(benchmark_only=True)}
+    return sorted(
+        (p, next(iter(ids))) for p, ids in owners.items() if len(ids) == 1 and ids <= benchmark
+    )
+
+
+@pytest.mark.parametrize(("phrase", "task_id"), _synonyms())
+def test_an_exact_synonym_beats_every_partial_fit(phrase: str, task_id: str) -> None:
+    # A partial fit can pass 1 ("put a marker in each corner" once went to TopOff, whose
+    # text repeats "marker"); an exact synonym must still win, at confidence 1.0.
+    match = match_task(phrase)
+    assert (match.task, match.confidence) == (task_id, 1.0)
+
+
+def test_the_readme_task_table_phrases_match_their_tasks() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = [line.split("|") for line in readme.splitlines() if line.startswith("| `karel/")
+            or line.startswith("| `minigrid/")]  # fmt: skip
+    table = [(cells[1].strip().strip("`"), cells[3].strip().strip('"')) for cells in rows]
+    assert len(table) >= 15
+    assert [(t, match_task(p).task) for t, p in table] == [(t, t) for t, _ in table]
+
+
 @pytest.mark.parametrize(
     ("words", "task_id"),
     [

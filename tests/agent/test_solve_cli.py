@@ -34,6 +34,18 @@ def test_human_output_has_the_final_block_and_saves_a_run(
     assert len(list(tmp_path.glob("*-Harvester/result.json"))) == 1
 
 
+def test_instances_whose_return_rounds_below_one_count_as_solved(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # TopOff's rewards sum to 0.9999999999999998 on some instances of this solution: the
+    # summary once said "return: 1 (...; 22 solved)".
+    code = main(["solve", "--task", "karel/TopOff", "--model", "none", "--budget", "20000",
+                 "--no-save", "--no-progress"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "return:      1 (re-evaluated on 32 instances; 32 solved)" in out
+
+
 def test_unknown_task_is_an_error_exit(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["solve", "make me a sandwich", "--model", "none", "--no-save"]) == 1
     assert "no task matches" in capsys.readouterr().err

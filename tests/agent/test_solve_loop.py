@@ -108,4 +108,4 @@ def test_the_cli_flag_reaches_solve(
                  "--no-save", "--json", "--loop-rounds", "2"])  # fmt: skip
     assert code == 0 and seen["config"].loop_rounds == 2
     assert main(["solve", DESCRIPTION, "--model", "none", "--no-save", "--loop-rounds", "-1"]) == 1
-    assert "loop_rounds" in capsys.readouterr().err
+    assert "--loop-rounds" in capsys.readouterr().err

@@ -67,11 +67,23 @@ def test_search_cells_use_no_model_and_revision_cells_need_one() -> None:
         {"name": "x", "tasks": ["a"], "methods": [{"name": "m"}, {"name": "m"}]},
         {"name": "x", "tasks": ["a"], "methods": [{"name": "m", "kind": "revision"}]},
         {"name": "x", "methods": [{"name": "m"}]},
+        {"name": "x", "tasks": ["a"], "methods": [{"name": "m", "method": "llmgs"}]},
     ],
 )
 def test_invalid_suites_raise_config_error(data: dict) -> None:
     with pytest.raises(ConfigError):
         suite_from_dict(data)
+
+
+def test_a_search_cell_runs_every_search_that_starts_from_random_programs(
+    tmp_path: Path,
+) -> None:
+    methods = tuple(MethodSpec(m, "search", m) for m in ("mosaic", "shc", "hc", "random"))
+    report = run_suite(_suite(methods=methods), tmp_path)
+    assert (report.ran, report.ok) == (4, 4)
+    rows = ResultStore(tmp_path).read_rows()
+    assert {r["method"] for r in rows} == {"mosaic", "shc", "hc", "random"}
+    assert all(r["evaluations"] <= 60 for r in rows)
 
 
 def test_run_writes_rows_and_sqlite_and_rerun_does_no_work(tmp_path: Path) -> None:
