@@ -30,7 +30,8 @@ event                     fields (besides ``event``, ``time``, ``stage``)
 ``search_progress``       ``evaluations``, ``best_return``, ``climbs``, ``k``
 ``tool_call``             ``step``, ``tool``, ``arguments``, ``result``; ``reply`` (the model's
                           text, first 500 characters) in the JSON-text loop (agent mode)
-``warning``               ``message``
+``warning``               ``message``, ``kind``: ``llm_failed`` (with ``model``), ``run_dir``,
+                          ``generation_time``, ``agent_without_model``
 ``solve_finished``        ``task``, ``reward``, ``program``, ``evaluations``,
                           ``unique_evaluations``, ``stop_reason``, ``llm``
 ========================  =====================================================================

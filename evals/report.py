@@ -37,9 +37,9 @@ def load_rows(folder: str | Path) -> list[Row]:
     Raises:
         ConfigError: The folder has no rows file.
     """
-    store = ResultStore(folder)
-    if not store.rows_path.exists():
+    if not (Path(folder) / ROWS_FILE).exists():  # before the store, which makes the folder
         raise ConfigError(f"{folder}: no {ROWS_FILE} (run `llmgs eval run` first)")
+    store = ResultStore(folder)
     store.sync()  # rows.jsonl is the record; the store mirrors it
     rows = [json.loads(r["json"]) for r in store.query("SELECT json FROM rows ORDER BY rowid")]
     current = _current_cells(Path(folder))
@@ -275,7 +275,7 @@ def header(folder: Path, rows: list[Row]) -> list[str]:
     if info.get("description"):
         lines += [str(info["description"]).strip(), ""]
     lines += [
-        f"- **Command:** `{info.get('command') or '(not recorded)'}`",
+        f"- **Command (the suite file's):** `{info.get('command') or '(not recorded)'}`",
         f"- **Dates (UTC):** {_dates(worked)}",
         f"- **Machine:** {_machine(worked)}",
         f"- **Tasks:** {', '.join(sorted({r['task'] for r in rows}))}",

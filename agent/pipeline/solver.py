@@ -108,15 +108,17 @@ class _Run:
         kept = len(recorded) + len(self.salvaged)
         then = f"search from the {kept} accepted programs" if kept else "pure search"
         message = f"the model failed; carrying on with {then}: {exc}"
-        self.warnings.append(message)
-        self.emit("warning", message=message, kind="llm_failed", model=self.model_name)
-        if self.echo_warnings:
-            print(f"warning: {message}", file=sys.stderr, flush=True)
+        self.warn(message, "llm_failed", model=self.model_name)
 
     def side_file_failed(self, message: str) -> None:
         """A run-folder file could not be written (RunDir.warn): warn, the result goes on."""
+        self.warn(message, "run_dir")
+
+    def warn(self, message: str, kind: str, **fields: Any) -> None:
+        """Record a warning in the result, emit it, and say it on stderr unless a progress
+        printer does."""
         self.warnings.append(message)
-        self.emit("warning", message=message, kind="run_dir")
+        self.emit("warning", message=message, kind=kind, **fields)
         if self.echo_warnings:
             print(f"warning: {message}", file=sys.stderr, flush=True)
 
@@ -323,6 +325,9 @@ def _solve(
     # Only the search sees the cancellable wrapper: proposals are few and checked per answer.
     task = CancellableTask(inner, should_stop)
     prompt = _task_prompt(match.task)
+    if cfg.mode == "agent" and run.llm is None:
+        run.warn("the agent mode needs a model and none was given: running the pipeline "
+                 "(pure search) instead", "agent_without_model")  # fmt: skip
     if cfg.mode == "agent" and run.llm is not None:
         from agent.tool_agent import run_agent
 

@@ -121,3 +121,9 @@ def test_structured_tool_calls_with_bad_arguments_are_answered() -> None:
     assert calls == 3
     assert "best return" in seen[0]["result"] and state.evaluations == 10
     assert all(str(e["result"]).startswith("error: ") for e in seen[1:])
+
+
+def test_the_agent_mode_without_a_model_says_it_runs_the_pipeline() -> None:
+    result = solve("play snake", model=None, mode="agent", budget=50, instances=2, save=False)
+    assert any("agent mode needs a model" in w for w in result.warnings)
+    assert result.evaluations == 50 or result.reward >= 1.0

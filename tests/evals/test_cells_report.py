@@ -135,6 +135,16 @@ def test_a_hosted_backend_without_its_key_is_reported(monkeypatch: pytest.Monkey
     assert backend_unavailable("openai/gpt-4o-mini") is None
 
 
+def test_a_report_of_a_folder_without_rows_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    from envs.errors import ConfigError
+    from evals.report import write_report
+
+    missing = tmp_path / "never-run"
+    with pytest.raises(ConfigError, match="run `llmgs eval run` first"):
+        write_report(missing)
+    assert not missing.exists()
+
+
 def test_report_tables_and_plots(tmp_path: Path) -> None:
     suite = Suite(
         name="rep", tasks=(TASK,), seeds=(0, 1), budgets=(150,),
