@@ -35,7 +35,7 @@ def test_registry_lists_and_builds_the_three_tasks() -> None:
     ids = [t.id for t in envs.tasks("minigrid")]
     assert ids == ["minigrid/LavaGap", "minigrid/PutNear", "minigrid/RedBlueDoor"]
     info = envs.info("minigrid/LavaGap")
-    assert info.default_budget == 10_000 and info.benchmark
+    assert info.default_budget == 100_000 and info.benchmark
     assert "cross the lava gap and reach the goal" in info.synonyms
     assert envs.info("minigrid/RedBlueDoor").grid == (6, 12)
     task = envs.make("minigrid/PutNear", n=3, seed=5, max_calls=50)

@@ -99,7 +99,7 @@ def test_every_built_in_task_has_its_prompt_text_in_its_spec() -> None:
         "id": "minigrid/LavaGap", "domain": "minigrid",
         "description": envs.info("minigrid/LavaGap").description,
         "synonyms": list(envs.info("minigrid/LavaGap").synonyms), "grid": [6, 6],
-        "default_budget": 10_000, "benchmark": True,
+        "default_budget": 100_000, "benchmark": True,
     }  # fmt: skip
 
 
