@@ -70,6 +70,13 @@ def key_env_of(config: LLMConfig) -> str | None:
     return _KEY_ENVS.get(provider, f"{provider.upper()}_API_KEY")
 
 
+def missing_key(config: LLMConfig) -> str | None:
+    """The environment variable this config's API key must be in, if it is not set; else None
+    (set, or no key needed)."""
+    env = key_env_of(config)
+    return env if env is not None and not os.environ.get(env) else None
+
+
 class Gateway:
     """The :class:`~agent.llm.types.LLM` used in production: cached, retried and metered.
 
@@ -192,8 +199,8 @@ class Gateway:
         return params is None or param in params
 
     def _check_key(self) -> None:
-        env = key_env_of(self.config)
-        if env is not None and not os.environ.get(env):
+        env = missing_key(self.config)
+        if env is not None:
             raise LLMError(
                 f"{self.config.model} needs an API key: set the environment variable {env} "
                 "(or use a local model, e.g. --model local/qwen2.5-coder-0.5b)",

@@ -31,7 +31,7 @@ from agent.pipeline.results import MatchResult, SolveResult
 from agent.pipeline.rounds import Rounds
 from agent.pipeline.rundir import RunDir
 from agent.pipeline.support import CancellableTask, StageClock
-from envs.errors import CacheMiss, LLMError
+from envs.errors import CacheMiss, ConfigError, LLMError
 from envs.task import Task, mean_return
 from search.budget import Evaluator
 
@@ -277,6 +277,18 @@ def solve(
     if progress is None:
         progress = on_event is None and sys.stderr.isatty()
     printer = ProgressPrinter(sys.stderr) if progress else None
+    if llm is None and cfg.llm is not None and cfg.llm.cache != "replay":
+        from agent.llm.gateway import missing_key
+
+        # Refused before anything runs (as the service does): a run that would only find out
+        # at its first request carries on as pure search, which is not what was asked for.
+        env = missing_key(cfg.llm)
+        if env is not None:
+            raise ConfigError(
+                f"{cfg.llm.model} needs an API key: set the environment variable {env}, or use "
+                "the embedded model (--model local/qwen2.5-coder-1.5b, no key) or --model none "
+                "(pure search)"
+            )
     if llm is None:
         # The runtime's own lines are progress too: shown only where progress lines are.
         llm = _make_llm(cfg, show_progress=progress or isinstance(on_event, ProgressPrinter))

@@ -7,7 +7,6 @@ a 422 before it is queued.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from agent.service.schemas import SolveRequest
@@ -22,7 +21,7 @@ def check_model(model: str) -> None:
             installed, or a missing API key (named by its environment variable, never its
             value).
     """
-    from agent.llm.gateway import key_env_of
+    from agent.llm.gateway import missing_key
     from agent.llm.types import LLMConfig
 
     config = LLMConfig(model=model)
@@ -35,8 +34,8 @@ def check_model(model: str) -> None:
                 f"the weights of {model} are not installed on this server: run {INSTALL_HINT}"
             )
         return
-    key_env = key_env_of(config)
-    if key_env is not None and not os.environ.get(key_env):
+    key_env = missing_key(config)
+    if key_env is not None:
         raise ConfigError(f"model {model!r} needs ${key_env} set on the server, and it is not")
 
 

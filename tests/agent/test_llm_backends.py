@@ -21,6 +21,7 @@ from agent.llm.backends import (
     one_per_request,
     supported_params,
 )
+from envs.errors import ConfigError
 from tests.agent.loopback_llm import AnthropicAPI, OllamaAPI, OpenAIAPI, ServerState, serve
 
 CODE = "def run():\n    while frontIsClear():\n        pickMarker()\n        move()"
@@ -254,9 +255,13 @@ def test_cli_agent_mode_keyless_server_then_replay(capsys: pytest.CaptureFixture
 
 
 def test_anthropic_without_a_key_says_which_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    # Refused before anything runs, as the service refuses it: a run that found out at its
+    # first request would carry on as pure search, which is not what was asked for.
     code = main(["solve", "--task", "karel/Harvester", "--model",
                  "anthropic/claude-3-5-haiku-latest", "--budget", "20", "--instances", "2",
                  "--samples", "1", "--no-save"])  # fmt: skip
-    err = capsys.readouterr().err
-    assert code in (0, 1) and "Traceback" not in err
-    assert "set the environment variable ANTHROPIC_API_KEY" in err
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err and out == ""
+    assert "set the environment variable ANTHROPIC_API_KEY" in err and "--model none" in err
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        solve("harvest all the markers", model="openai/gpt-4o-mini", budget=20, save=False)

@@ -58,6 +58,8 @@ def test_cli_reports_a_damaged_cache(
 ) -> None:
     folder = _damaged_cache(tmp_path)
     monkeypatch.setenv("LLMGS_CACHE_DIR", str(folder))
+    # A key (never used: the damaged cache is found first), or solve refuses the model.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-000")
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"llmgs {argv[0]}: error: the completion cache {folder}")
