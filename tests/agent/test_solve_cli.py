@@ -71,3 +71,17 @@ def test_llm_command_hands_the_cache_options_to_the_gateway(tmp_path: Path) -> N
     config = config_from_args(args)
     assert config.cache == "off" and config.cache_dir == tmp_path
     assert config_from_args(build_parser().parse_args(["llm", "hi"])).cache == "on"
+
+
+def test_quiet_prints_no_progress_even_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # solve() prints progress by itself when stderr is a terminal and no printer is given;
+    # --quiet once left it doing so.
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["solve", "play snake", "--model", "none", "--budget", "50", "--no-save",
+                 "--quiet"]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    assert captured.err == "" and "return:" in captured.out
