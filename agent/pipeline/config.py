@@ -28,6 +28,20 @@ LOCAL_SAMPLES = backend_defaults("local/any").samples
 #: Default evaluation budget cap: the paper's 1e6 Karel budget takes ~4-5 min of search;
 #: 100k takes about half a minute (200k measured at 52 s on a busy 2-core machine).
 DEFAULT_BUDGET_CAP = 100_000
+
+
+def default_budget(task_id: str) -> int:
+    """``solve()``'s evaluation budget when none is given: the task's ``default_budget``,
+    capped at ``DEFAULT_BUDGET_CAP``.
+
+    Raises:
+        TaskNotFound: ``task_id`` is not registered.
+    """
+    import envs
+
+    return min(envs.info(task_id).default_budget, DEFAULT_BUDGET_CAP)
+
+
 Mode = Literal["pipeline", "agent"]
 MODES: tuple[str, ...] = ("pipeline", "agent")
 #: ``SolveConfig.search_method`` values; ``none`` runs the proposal rounds only.

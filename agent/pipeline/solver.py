@@ -24,7 +24,7 @@ from typing import Any
 from agent.events import OnEvent, StageEmitter
 from agent.llm.types import LLM
 from agent.llm.usage import MeteredLLM, Usage
-from agent.pipeline.config import DEFAULT_BUDGET_CAP, SolveConfig
+from agent.pipeline.config import SolveConfig, default_budget
 from agent.pipeline.loop import search_with_loop
 from agent.pipeline.matching import match_task
 from agent.pipeline.results import MatchResult, SolveResult
@@ -329,8 +329,7 @@ def _solve(
         emit("task_matched", **match.to_dict())
     if rundir is not None:
         rundir.open(match.task)
-    info = envs.info(match.task)
-    budget = cfg.budget if cfg.budget is not None else min(info.default_budget, DEFAULT_BUDGET_CAP)
+    budget = cfg.budget if cfg.budget is not None else default_budget(match.task)
     inner = envs.make(match.task, n=cfg.instances)
     # The run's one ledger: proposals are scored on it, the search continues it.
     ledger = run.ledger = Evaluator(inner, budget)

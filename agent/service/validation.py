@@ -46,6 +46,7 @@ def check_request(body: SolveRequest, *, max_budget: int) -> dict[str, Any]:
         ConfigError: A budget over ``max_budget`` or an unusable model.
         TaskNotFound: ``task`` is unknown, or no task matches the description.
     """
+    from agent.pipeline.config import default_budget
     from agent.pipeline.matching import match_task
 
     if body.budget is not None and body.budget > max_budget:
@@ -57,6 +58,8 @@ def check_request(body: SolveRequest, *, max_budget: int) -> dict[str, Any]:
     match = match_task(body.description, task=body.task)
     if body.task is not None:
         kwargs["task"] = match.task
+    if body.budget is None and default_budget(match.task) > max_budget:
+        kwargs["budget"] = max_budget  # the solver's default must not pass the server's limit
     return kwargs
 
 

@@ -83,3 +83,15 @@ def test_local_model_job_replays_from_the_shared_cache(tmp_path: Path) -> None:
     assert {k: v for k, v in served.items() if k not in VOLATILE} == {
         k: v for k, v in direct.items() if k not in VOLATILE
     }
+
+
+def test_a_request_without_a_budget_stays_within_the_server_s_limit() -> None:
+    from agent.service.schemas import SolveRequest
+    from agent.service.validation import check_request
+
+    body = SolveRequest(description="pick up the key and open the door", model=None)
+    # solve()'s own default for DoorKey is 100,000; a server that allows 5,000 runs 5,000.
+    assert check_request(body, max_budget=5_000)["budget"] == 5_000
+    assert "budget" not in check_request(body, max_budget=1_000_000)  # solve()'s default
+    asked = SolveRequest(description="pick up the key and open the door", model=None, budget=300)
+    assert check_request(asked, max_budget=5_000)["budget"] == 300
