@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "program evaluated on all instances as 1, a re-evaluated duplicate included (the "
         "paper's counting; mosaic skips duplicates instead); the budget is exact. Ctrl-C "
         "stops cleanly and prints the best program so far; with "
-        "--run-dir the run can be resumed later with --resume.",
+        "--run-dir the run can be resumed later with --resume (shc, hc, random and llmgs "
+        "keep checkpoints; a mosaic run keeps none and starts again, to the same result).",
     )
     parser.add_argument("--task", required=True, help="task id, e.g. karel/DoorKey")
     parser.add_argument(
@@ -81,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         # Resuming a run that never started is starting it (scripts may always pass
         # --resume); say so, since a mistyped folder would otherwise go unnoticed.
         print(f"[search] nothing to resume in {args.resume}: starting a new run", file=sys.stderr)
+    elif args.resume is not None and args.method == "mosaic":
+        print("[search] mosaic keeps no mid-run checkpoints: the run starts again from the "
+              "beginning (its result is the same)", file=sys.stderr)  # fmt: skip
     # A progress bar needs a terminal; in a log or a pipe, print a line per improvement instead
     # (a 1e6 run takes minutes).
     printer = None

@@ -8,6 +8,7 @@ field's metadata (help, flag, choices) is what ``llmgs solve`` derives its optio
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -171,11 +172,20 @@ class SolveConfig:
                 raise ConfigError(
                     f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
                 )
+        # A budget of 0 would score nothing and return an empty program at -inf (the CLI and
+        # the service refuse it too).
         for name, low in (("rounds", 0), ("loop_rounds", 0), ("instances", 1),
-                          ("agent_steps", 1), ("budget", 0), ("samples", 1),
-                          ("max_tokens", 1)):  # fmt: skip
+                          ("agent_steps", 1), ("budget", 1), ("samples", 1),
+                          ("max_tokens", 1), ("seed", 0)):  # fmt: skip
             value = getattr(self, name)
-            if value is not None and value < low:
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            if type(value) is not int:  # numpy's integers: random.Random takes only int
+                value = int(value)
+                object.__setattr__(self, name, value)  # frozen: __post_init__ normalises
+            if value < low:
                 raise ConfigError(f"{name} must be >= {low}, got {value}")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ConfigError(f"temperature must be >= 0 and top_p in (0, 1], got "

@@ -247,7 +247,8 @@ def solve(
             evaluation; True stops the run, which then returns its best program so far.
         config: Base settings; ``options`` override it.
         progress: Print progress lines on stderr (as ``llmgs solve`` does); None: only when
-            no ``on_event`` is given and stderr is a terminal.
+            no ``on_event`` is given and stderr is a terminal. The embedded model's loading
+            and speed lines follow it; with None they appear whenever stderr is a terminal.
         **options: Settings by name, the common ones being ``model`` (litellm model string,
             ``local/qwen2.5-coder-1.5b`` (default) or ``-0.5b``, or None for pure search),
             ``budget`` (evaluations in total; None for ``min(task default, 100,000)``),
@@ -274,6 +275,12 @@ def solve(
     cfg = base.with_options(**options)
     from agent.commands.solve import ProgressPrinter
 
+    # The embedded runtime's loading and speed lines: with any progress printer, else when
+    # asked for, else on a terminal (an eval run or a service worker in a terminal shows them;
+    # ``llmgs solve --quiet`` passes progress=False).
+    runtime_lines = isinstance(on_event, ProgressPrinter) or (
+        progress if progress is not None else sys.stderr.isatty()
+    )
     if progress is None:
         progress = on_event is None and sys.stderr.isatty()
     printer = ProgressPrinter(sys.stderr) if progress else None
@@ -290,8 +297,7 @@ def solve(
                 "(pure search)"
             )
     if llm is None:
-        # The runtime's own lines are progress too: shown only where progress lines are.
-        llm = _make_llm(cfg, show_progress=progress or isinstance(on_event, ProgressPrinter))
+        llm = _make_llm(cfg, show_progress=runtime_lines)
     rundir = RunDir(cfg.runs_dir) if cfg.save else None
     emit = StageEmitter([on_event, printer, rundir])
     # A model failure is always said on stderr, once: by a progress printer if there is one.

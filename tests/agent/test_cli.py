@@ -154,7 +154,10 @@ def test_resuming_a_folder_that_does_not_exist_says_it_starts_anew(
         main(["search", "--task", "karel/Harvester", "--budget", "200", "--resume", str(folder)])
         == 0
     )
-    assert "nothing to resume" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nothing to resume" not in err
+    # mosaic (the default) keeps no checkpoints: the second call says it starts again.
+    assert "mosaic keeps no mid-run checkpoints" in err
 
 
 def test_solve_takes_either_spelling_of_no_progress() -> None:

@@ -106,6 +106,12 @@ def test_keyword_settings_route_to_the_nested_configs() -> None:
         ({"workers": 0}, ["workers"]),
         ({"top_p": 0.0}, ["top_p", "(0, 1]"]),
         ({"n_threads": 0}, ["n_threads", ">= 1"]),
+        ({"budget": "lots"}, ["budget", "whole number", "'lots'"]),
+        ({"seed": "x"}, ["seed", "whole number"]),
+        ({"budget": 0}, ["budget", ">= 1"]),
+        ({"budget": True}, ["budget", "whole number"]),
+        ({"instances": 2.5}, ["instances", "whole number"]),
+        ({"seed": -1}, ["seed", ">= 0"]),
     ],
 )
 def test_a_bad_setting_names_the_field_and_what_is_allowed(
@@ -115,6 +121,13 @@ def test_a_bad_setting_names_the_field_and_what_is_allowed(
         SolveConfig.from_options(**options)
     for word in words:
         assert word in str(info.value)
+
+
+def test_numpy_integers_are_taken_as_ints() -> None:
+    import numpy as np
+
+    config = SolveConfig.from_options(budget=np.int64(30), seed=np.int32(2))
+    assert (config.budget, config.seed) == (30, 2) and type(config.seed) is int
 
 
 def test_nested_configs_are_built_directly_too() -> None:
