@@ -207,20 +207,34 @@ def run_benchmark(
     return records
 
 
-def _budgets(text: str) -> list[int]:
-    try:
-        budgets = [parse_count(b) for b in text.split(",")]
-    except argparse.ArgumentTypeError:
-        raise ConfigError(f"--report wants comma-separated numbers, got {text!r}") from None
-    if min(budgets) < 1:
-        raise ConfigError(f"--report budgets must be positive, got {text!r}")
-    return budgets
+DEFAULT_REPORT = (10_000, 100_000, 1_000_000)
+"""Reporting budgets of the committed tables (those below ``--budget`` are used)."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point (see the module docstring)."""
+def report_points(text: str | None, budget: int) -> list[int]:
+    """The budgets at which the summary reads each run: ``text``'s (comma-separated) or those
+    of :data:`DEFAULT_REPORT` up to ``budget``, and always ``budget`` itself (a run never
+    reaches a later point, so a summary read only there would be empty).
+
+    Raises:
+        ConfigError: ``text`` is not comma-separated positive counts.
+    """
+    if text is None:
+        points = [b for b in DEFAULT_REPORT if b < budget]
+    else:
+        try:
+            points = [parse_count(b) for b in text.split(",")]
+        except argparse.ArgumentTypeError:
+            raise ConfigError(f"--report wants comma-separated numbers, got {text!r}") from None
+        if min(points) < 1:
+            raise ConfigError(f"--report budgets must be positive, got {text!r}")
+    return sorted({p for p in points if p <= budget} | {budget})
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m evals.efficiency") -> int:
+    """Command-line entry point (see the module docstring); ``prog`` names it in help."""
     parser = argparse.ArgumentParser(
-        prog="python -m evals.efficiency",
+        prog=prog,
         description=__doc__.split("\n\n")[0] + " Re-running a command resumes it.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -239,18 +253,22 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated task ids (bare names work), or 'all' for the 12 Karel tasks",
     )
     parser.add_argument(
-        "--methods", default="shc,hc", help=f"comma-separated, among {','.join(BENCHMARK_METHODS)}"
+        "--methods",
+        default="mosaic,shc,hc",
+        help=f"comma-separated, among {','.join(BENCHMARK_METHODS)}",
     )
     parser.add_argument(
         "--report",
-        default="10000,100000,1000000",
-        help="budgets at which the summary reads each run's best return",
+        default=None,
+        help="budgets at which the summary reads each run's best return (default: those of "
+        "10000,100000,1000000 below --budget); --budget itself is always read",
     )
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path("evals/results/search_efficiency"),
-        help="folder of runs.jsonl, summary.json and summary.md",
+        default=Path("runs/efficiency"),
+        help="folder of runs.jsonl, summary.json and summary.md (the committed results are "
+        "in evals/results/search_efficiency/, written with --out)",
     )
     parser.add_argument(
         "--target",
@@ -271,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.seeds < 1 or args.workers < 1:
             raise ConfigError("--seeds and --workers must be at least 1")
-        report_budgets = _budgets(args.report)
+        report_budgets = report_points(args.report, args.budget)
         tasks = karel_tasks() if args.tasks == "all" else args.tasks.split(",")
         records = run_benchmark(
             tasks,

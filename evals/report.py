@@ -239,13 +239,13 @@ def _suite_info(folder: Path) -> dict[str, Any]:
 
 
 def _runs(folder: Path) -> list[dict[str, Any]]:
-    """Invocations that ran cells: finished ones, and started ones that never finished
-    (killed; their cells' rows are kept and the next invocation resumed them)."""
+    """Invocations that ran cells: finished or interrupted (Ctrl-C) ones, and started ones
+    that never ended (killed; their cells' rows are kept and the next invocation resumed them)."""
     path = folder / "runs.jsonl"
     if not path.exists():
         return []
     entries = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    finished = {e["run_id"]: e for e in entries if e.get("event") == "finished"}
+    finished = {e["run_id"]: e for e in entries if e.get("event") in ("finished", "interrupted")}
     out = []
     for entry in entries:
         if "event" not in entry and entry.get("ran"):  # one line per invocation (older log)
@@ -256,7 +256,7 @@ def _runs(folder: Path) -> list[dict[str, Any]]:
         if end is None:
             out.append({**entry, "ran": "some", "killed": True})
         elif end.get("ran"):
-            out.append(end)
+            out.append({**end, "interrupted": end.get("event") == "interrupted"})
     return out
 
 
@@ -274,19 +274,25 @@ def header(folder: Path, rows: list[Row]) -> list[str]:
     lines = [f"# Eval suite `{name}`", ""]
     if info.get("description"):
         lines += [str(info["description"]).strip(), ""]
+    # The suite's cells, those not run yet included (rows alone miss a partial run's rest).
+    cells = _current_cells(folder)
+    every: list[Any] = list(cells.values()) if cells else rows
+    value_of = (lambda c, name: getattr(c, name)) if cells else (lambda r, name: r[name])
     lines += [
         f"- **Command (the suite file's):** `{info.get('command') or '(not recorded)'}`",
         f"- **Dates (UTC):** {_dates(worked)}",
         f"- **Machine:** {_machine(worked)}",
-        f"- **Tasks:** {', '.join(sorted({r['task'] for r in rows}))}",
-        f"- **Seeds:** {sorted({r['seed'] for r in rows})}; **budgets:** "
-        f"{sorted({r['budget'] for r in rows})} evaluations; **instances:** "
-        f"{sorted({r['instances'] for r in rows})}",
-        f"- **Cells:** {len(rows)} ({', '.join(f'{k} {v}' for k, v in sorted(status.items()))})",
+        f"- **Tasks:** {', '.join(sorted({value_of(c, 'task') for c in every}))}",
+        f"- **Seeds:** {sorted({value_of(c, 'seed') for c in every})}; **budgets:** "
+        f"{sorted({value_of(c, 'budget') for c in every})} evaluations; **instances:** "
+        f"{sorted({value_of(c, 'instances') for c in every})}",
+        f"- **Cells:** {len(rows) + pending} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(status.items()))})",
         f"- **Search code:** {_code_text(rows)}",
     ]
     for r in worked:
         end = " (killed before it finished)" if r.get("killed") else ""
+        end = " (interrupted with Ctrl-C)" if r.get("interrupted") else end
         lines.append(f"- **Invocation:** `{_argv(r)}` at {r['started_at']}: ran {r['ran']} "
                      f"cell(s){end}")  # fmt: skip
     return lines + [""]

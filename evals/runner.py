@@ -146,15 +146,20 @@ def run_suite(
         if on_row is not None:
             on_row(row)
 
-    if todo:
-        if llm is not None:
+    try:
+        if todo and llm is not None:
             # A ready LLM object lives in this process: its cells run here, in order.
             for cell in todo:
                 record(run_cell(cell, llm))
-        else:
+        elif todo:
             # Ctrl-C stops the workers at once; rows of finished cells are already on disk.
             for _, row in as_completed(run_cell, todo, workers=workers, executor=executor):
                 record(row)
+    except KeyboardInterrupt:
+        # Logged, so the report says "interrupted" rather than "killed" (a kill logs nothing).
+        _log_run(store.folder, "interrupted", (started, run_id), workers, executor,
+                 {"ran": sum(counts.values())})  # fmt: skip
+        raise
     summary = RunSummary(
         suite=suite.name, out_dir=str(store.folder), total=len(suite.cells()),
         already_done=done, ran=sum(counts.values()), ok=counts["ok"],
@@ -171,7 +176,8 @@ def _now() -> str:
 def _log_run(
     folder: Path, event: str, run: tuple[str, str], workers: int, ex: str, data: dict[str, Any]
 ) -> None:
-    """Append the start or end of this invocation (command, dates, machine) to ``runs.jsonl``."""
+    """Append the start, end or interruption of this invocation (command, dates, machine) to
+    ``runs.jsonl``."""
     entry = {
         "event": event, "run_id": run[1], "started_at": run[0],
         "at": _now(), "argv": sys.argv, "workers": workers, "executor": ex,

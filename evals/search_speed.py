@@ -124,10 +124,10 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: print the table (or JSON) for each task."""
+def main(argv: list[str] | None = None, prog: str = "python -m evals.search_speed") -> int:
+    """Command line: print the table (or JSON) for each task; ``prog`` names it in help."""
     parser = argparse.ArgumentParser(
-        prog="python -m evals.search_speed",
+        prog=prog,
         description="Evaluations per second of shc and mosaic (1 and 2 workers) against the "
         "evaluator alone, in one process, round after round.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

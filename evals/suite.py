@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from envs import ConfigError
+import envs
+from envs import ConfigError, TaskNotFound
 from search import METHODS
 
 Kind = Literal["search", "solve", "revision"]
@@ -362,7 +363,8 @@ def suite_from_dict(data: dict[str, Any], path: str | None = None) -> Suite:
     """Build a :class:`Suite` from its YAML mapping.
 
     Raises:
-        ConfigError: Unknown keys, or a field or method setting that is not valid.
+        ConfigError: Unknown keys, a field or method setting that is not valid, or a task
+            that is not registered (user tasks: ``LLMGS_TASK_MODULES``).
     """
     known = {"name", "description", "command", "tasks", "methods", "backends", "seeds",
              "budgets", "instances"}  # fmt: skip
@@ -383,6 +385,12 @@ def suite_from_dict(data: dict[str, Any], path: str | None = None) -> Suite:
     )
     for method in suite.methods:
         check_settings(method)
+    for task in suite.tasks:
+        # Refused here, like a bad setting, instead of one failed cell per seed and method.
+        try:
+            envs.info(task)
+        except TaskNotFound as exc:
+            raise ConfigError(f"suite {suite.name!r}: {exc.args[0] if exc.args else exc}") from None
     return suite
 
 

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         import importlib
 
         module = importlib.import_module(_BENCHMARKS[args.eval_action][1])
-        return int(module.main(args.extra))
+        return int(module.main(args.extra, prog=f"llmgs eval {args.eval_action}"))
     if args.eval_action != "run":
         print("usage: llmgs eval {run,report,list,efficiency,speed} ...", file=sys.stderr)
         return 2

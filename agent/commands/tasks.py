@@ -14,8 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "tasks",
         help=SUMMARIES["tasks"],
-        description="List every registered task: its id, grid size, default search budget and "
-        "what it asks in plain words.",
+        description="List the registered tasks (the benchmark's and your own): id, grid size, "
+        "default search budget and what it asks in plain words.",
     )
     parser.add_argument("--domain", choices=("karel", "minigrid"), default=None, help="one domain")
     parser.add_argument(
@@ -28,7 +28,12 @@ def run(args: argparse.Namespace) -> int:
     """Run ``llmgs tasks``; returns the exit code."""
     import envs
 
-    entries = envs.tasks(args.domain, benchmark_only=not args.all)
+    # The benchmark's tasks and the user's own (LLMGS_TASK_MODULES, envs.register); the unused
+    # dense/sparse twins of benchmark tasks only with --all.
+    entries = [
+        e for e in envs.tasks(args.domain, benchmark_only=False)
+        if args.all or e.benchmark or e.variant_of is None
+    ]  # fmt: skip
     if args.json:
         print(json.dumps([e.to_dict() for e in entries], indent=2))
         return 0

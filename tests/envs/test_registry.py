@@ -164,6 +164,17 @@ def test_a_user_task_is_solved_from_the_command_line(
     assert code == 0 and json.loads(capsys.readouterr().out)["task"] == corridor
 
 
+def test_llmgs_tasks_lists_a_user_task_without_all(
+    corridor: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.cli import main
+
+    assert main(["tasks"]) == 0
+    listed = capsys.readouterr().out
+    assert corridor in listed and "karel/DoorKey" in listed
+    assert "karel/StairClimber " not in listed  # an unused dense twin: only with --all
+
+
 def test_a_task_module_that_fails_to_load_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

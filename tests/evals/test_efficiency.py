@@ -143,3 +143,23 @@ def test_ctrl_c_to_the_process_group_stops_every_process(tmp_path: Path, inherit
     assert "run the same command again to resume" in err and "Traceback" not in err
     runs = tmp_path / "runs.jsonl"
     assert not runs.exists() or all(json.loads(line) for line in runs.read_text().splitlines())
+
+
+def test_the_summary_always_reads_the_budget_itself() -> None:
+    from evals.efficiency import report_points
+
+    # A budget below the first default point once gave an empty summary.
+    assert report_points(None, 2_000) == [2_000]
+    assert report_points(None, 20_000) == [10_000, 20_000]
+    assert report_points(None, 1_000_000) == [10_000, 100_000, 1_000_000]
+    assert report_points("10000,100000,1000000", 100_000) == [10_000, 100_000]
+    assert report_points("500,1e3", 2_000) == [500, 1_000, 2_000]
+
+
+def test_a_small_run_writes_a_summary_with_its_budget(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    argv = ["--budget", "300", "--seeds", "1", "--tasks", "karel/Harvester", "--methods",
+            "shc", "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert efficiency_main(argv) == 0
+    rows = json.loads((out / "summary.json").read_text())
+    assert [(r["method"], r["budget"], r["runs"]) for r in rows] == [("shc", 300, 1)]

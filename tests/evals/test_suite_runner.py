@@ -68,6 +68,7 @@ def test_search_cells_use_no_model_and_revision_cells_need_one() -> None:
         {"name": "x", "tasks": ["a"], "methods": [{"name": "m", "kind": "revision"}]},
         {"name": "x", "methods": [{"name": "m"}]},
         {"name": "x", "tasks": ["a"], "methods": [{"name": "m", "method": "llmgs"}]},
+        {"name": "x", "tasks": ["karel/Doorkeyy"], "methods": [{"name": "m"}]},
     ],
 )
 def test_invalid_suites_raise_config_error(data: dict) -> None:
@@ -111,6 +112,8 @@ def test_interrupted_suite_resumes_only_the_rest(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_suite(suite, tmp_path, on_row=stop_after_first)
     assert _lines(tmp_path) == 1
+    # The interruption is logged: the report says so instead of "killed".
+    assert "(interrupted with Ctrl-C)" in write_report(tmp_path).read_text()
     with (tmp_path / "rows.jsonl").open("a") as fh:
         fh.write('{"key": "torn')  # a write cut by a kill
     resumed = run_suite(suite, tmp_path)
@@ -191,7 +194,8 @@ def test_methods_filter_leaves_the_rest_pending(tmp_path: Path) -> None:
     part = run_suite(suite, tmp_path, methods=["random"])
     assert part.ran == 1 and ResultStore(tmp_path).read_rows()[0]["method"] == "random"
     report = write_report(tmp_path).read_text()
-    assert "not run yet 1" in report
+    # The header counts the suite's cells, not the rows: 2 cells, 1 of them not run yet.
+    assert "- **Cells:** 2 (not run yet 1, ok 1)" in report
     with pytest.raises(ConfigError, match="no method"):
         run_suite(suite, tmp_path, methods=["nope"])
     assert run_suite(suite, tmp_path).ran == 1
@@ -234,6 +238,10 @@ def test_report_names_a_killed_invocation(tmp_path: Path) -> None:
 
     with pytest.raises(KeyboardInterrupt):
         run_suite(load_suite("smoke"), tmp_path, on_row=stop)
+    # A kill logs no end: drop the line the Ctrl-C wrote to make this one a kill.
+    log = tmp_path / "runs.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text("".join(x + "\n" for x in lines if '"interrupted"' not in x))
     run_suite(load_suite("smoke"), tmp_path)
     report = write_report(tmp_path).read_text()
     assert "(killed before it finished)" in report and "ran 1 cell(s)\n" in report
