@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import socket
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -229,6 +230,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``llmgs models``; returns the exit code."""
+    if not args.no_probe and not args.json:
+        print("probing: each installed embedded model is loaded and writes a few tokens "
+              "(seconds each; --no-probe only looks)", file=sys.stderr)  # fmt: skip
     rows = collect(
         args.api_base, network=not args.offline, probe=not args.no_probe, max_tokens=args.max_tokens
     )
