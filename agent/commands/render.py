@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``llmgs render``; returns the exit code.
 
     Raises:
-        ConfigError: A negative ``--instance``, or a task that cannot draw what was asked.
+        ConfigError: A negative ``--instance``, a file path given without ``@``, or a task
+            that cannot draw what was asked.
         DSLSyntaxError: The program does not parse.
         TaskNotFound: Unknown task id.
         OSError: ``@FILE`` cannot be read or an output file cannot be written.
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     text = args.program
     if text.startswith("@"):
         text = Path(text[1:]).read_text(encoding="utf-8")
+    elif not text.lstrip().startswith("DEF") and Path(text).is_file():
+        raise ConfigError(f"{text} is a file: pass @{text} to read the program from it")
     if args.instance < 0:
         raise ConfigError(f"--instance must be >= 0, got {args.instance}")
     # The spec's options for single episodes (Karel: the python engine, which compiles nothing).

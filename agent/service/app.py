@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import AsyncIterator
@@ -82,6 +83,27 @@ class ServiceConfig:
     runs_dir: str | None = None
     cache_dir: str | None = None
     solve_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse limits that would let the server start and then fail every job.
+
+        Raises:
+            ConfigError: ``max_budget`` below 1, ``max_queued`` below 0, or a
+                ``job_function`` that is not ``module:function`` of a module that exists.
+        """
+        if self.max_budget < 1:
+            raise ConfigError(f"--max-budget must be >= 1, got {self.max_budget}")
+        if self.max_queued < 0:
+            raise ConfigError(f"--max-queued must be >= 0, got {self.max_queued}")
+        module, sep, name = self.job_function.partition(":")
+        if not (module and sep and name):
+            raise ConfigError(f"--job-function must be module:function, got {self.job_function!r}")
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a parent package that is missing, or a bad name
+            found = False
+        if not found:
+            raise ConfigError(f"--job-function {self.job_function!r}: no module {module!r}")
 
     def worker_env(self) -> dict[str, str]:
         """Environment variables the workers get."""

@@ -180,7 +180,8 @@ class JobManager:
         if not cancelled:
             current = self.store.get(job_id)
             status = current.status if current is not None else job.status
-            raise NotCancellable(f"job {job_id} has already {status}; there is nothing to cancel")
+            raise NotCancellable(f"job {job_id} has already ended ({status}); there is nothing "
+                                 "to cancel")  # fmt: skip
         self._wake.set()
         return self.store.get(job_id)
 

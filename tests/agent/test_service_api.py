@@ -78,7 +78,7 @@ def test_cancel_running_job(slow: Live) -> None:
         again = http.delete(f"/v1/jobs/{job['id']}")
         names = [name for name, _ in read_events(http, job["id"])]
         final = http.get(f"/v1/jobs/{job['id']}").json()
-    assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+    assert again.status_code == 409 and "already ended (cancelled)" in again.json()["detail"]
     assert names[-2:] == ["job_cancelled", "end"]
     assert final["status"] == "cancelled" and final["result"] is None
 

@@ -95,3 +95,20 @@ def test_a_request_without_a_budget_stays_within_the_server_s_limit() -> None:
     assert "budget" not in check_request(body, max_budget=1_000_000)  # solve()'s default
     asked = SolveRequest(description="pick up the key and open the door", model=None, budget=300)
     assert check_request(asked, max_budget=5_000)["budget"] == 300
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [({"max_budget": -5}, "--max-budget must be >= 1"),
+     ({"max_queued": -1}, "--max-queued must be >= 0"),
+     ({"job_function": "nosuch_llmgs_module:fn"}, "no module 'nosuch_llmgs_module'"),
+     ({"job_function": "agent"}, "module:function")],
+)  # fmt: skip
+def test_limits_that_would_fail_every_job_are_refused_at_start(
+    tmp_path: Path, options: dict, said: str
+) -> None:
+    from agent.service.app import ServiceConfig
+    from envs.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=said):
+        ServiceConfig(db_path=str(tmp_path / "jobs.sqlite3"), **options)

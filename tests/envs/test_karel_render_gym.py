@@ -96,3 +96,15 @@ def test_cli_render_minigrid(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     record = json.loads(capsys.readouterr().out)
     assert code == 0 and record["start"] is None and png.exists()
     assert record["task"] == "minigrid/LavaGap" and np.isfinite(record["return"])
+
+
+def test_render_says_to_use_at_for_a_program_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.cli import main
+
+    program = tmp_path / "best_program.dsl"
+    program.write_text("DEF run m( move m)\n")
+    assert main(["render", str(program), "--task", "karel/Harvester"]) == 1
+    assert f"pass @{program}" in capsys.readouterr().err
+    assert main(["render", f"@{program}", "--task", "karel/Harvester"]) == 0
