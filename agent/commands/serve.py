@@ -138,9 +138,5 @@ def run(args: argparse.Namespace) -> int:
         f"{'token required' if token else 'no token'})",
         file=sys.stderr,
     )
-    # Ctrl-C: open event streams get 5 s to close instead of holding the server (and its
-    # database) until their jobs end; the lifespan then stops the running jobs.
-    uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5
-    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
