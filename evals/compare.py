@@ -46,17 +46,27 @@ class Judgement:
     Attributes:
         fewer: The model's median evaluations to 1.0 is below none's (a seed that did not
             reach 1.0 counts as infinitely many).
-        never_worse: The model's final return is >= none's on every seed.
         never_worse_median: The model's median final return is >= none's.
-        worse_p: One-sided exact sign test of "the model ends lower": the probability of at
-            least as many seeds lower (among those that differ) if lower and higher were
-            equally likely. 1.0 when no seed differs.
+        lower: Seeds where the model's final return is below none's.
+        higher: Seeds where it is above.
     """
 
     fewer: bool
-    never_worse: bool
     never_worse_median: bool
-    worse_p: float = 1.0
+    lower: int
+    higher: int
+
+    @property
+    def never_worse(self) -> bool:
+        """The model's final return is >= none's on every seed."""
+        return self.lower == 0
+
+    @property
+    def worse_p(self) -> float:
+        """One-sided exact sign test of "the model ends lower" (:func:`sign_test`): the
+        probability of at least ``lower`` of the seeds that differ being lower if lower and
+        higher were equally likely; 1.0 when no seed differs."""
+        return sign_test(self.lower, self.higher)
 
     @property
     def significantly_worse(self) -> bool:
@@ -92,14 +102,12 @@ def judge(pairs: list[tuple[Row, Row]]) -> Judgement:
     """Judge one task's (model row, no-model row) pairs, one pair per seed."""
     model = statistics.median(_to_solve(m) for m, _ in pairs)
     none = statistics.median(_to_solve(n) for _, n in pairs)
-    lower = sum(_final(m) < _final(n) for m, n in pairs)
-    higher = sum(_final(m) > _final(n) for m, n in pairs)
     return Judgement(
         fewer=model < none,
-        never_worse=lower == 0,
         never_worse_median=statistics.median(_final(m) for m, _ in pairs)
         >= statistics.median(_final(n) for _, n in pairs),
-        worse_p=sign_test(lower, higher),
+        lower=sum(_final(m) < _final(n) for m, n in pairs),
+        higher=sum(_final(m) > _final(n) for m, n in pairs),
     )
 
 

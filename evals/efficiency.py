@@ -220,7 +220,7 @@ def report_points(text: str | None, budget: int) -> list[int]:
         ConfigError: ``text`` is not comma-separated positive counts.
     """
     if text is None:
-        points = [b for b in DEFAULT_REPORT if b < budget]
+        points = list(DEFAULT_REPORT)
     else:
         try:
             points = [parse_count(b) for b in text.split(",")]

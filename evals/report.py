@@ -268,24 +268,28 @@ def header(folder: Path, rows: list[Row]) -> list[str]:
     status = defaultdict(int)
     for row in rows:
         status[row["status"]] += 1
-    pending = _pending(folder, rows)
+    # The suite's cells, those not run yet included (rows alone miss a partial run's rest).
+    cells = _current_cells(folder)
+    keys = {r["key"] for r in rows}
+    pending = 0 if cells is None else sum(1 for key in cells if key not in keys)
     if pending:
         status["not run yet"] = pending
     lines = [f"# Eval suite `{name}`", ""]
     if info.get("description"):
         lines += [str(info["description"]).strip(), ""]
-    # The suite's cells, those not run yet included (rows alone miss a partial run's rest).
-    cells = _current_cells(folder)
-    every: list[Any] = list(cells.values()) if cells else rows
-    value_of = (lambda c, name: getattr(c, name)) if cells else (lambda r, name: r[name])
+    every = (
+        [{"task": c.task, "seed": c.seed, "budget": c.budget, "instances": c.instances}
+         for c in cells.values()]
+        if cells else rows
+    )  # fmt: skip
     lines += [
         f"- **Command (the suite file's):** `{info.get('command') or '(not recorded)'}`",
         f"- **Dates (UTC):** {_dates(worked)}",
         f"- **Machine:** {_machine(worked)}",
-        f"- **Tasks:** {', '.join(sorted({value_of(c, 'task') for c in every}))}",
-        f"- **Seeds:** {sorted({value_of(c, 'seed') for c in every})}; **budgets:** "
-        f"{sorted({value_of(c, 'budget') for c in every})} evaluations; **instances:** "
-        f"{sorted({value_of(c, 'instances') for c in every})}",
+        f"- **Tasks:** {', '.join(sorted({c['task'] for c in every}))}",
+        f"- **Seeds:** {sorted({c['seed'] for c in every})}; **budgets:** "
+        f"{sorted({c['budget'] for c in every})} evaluations; **instances:** "
+        f"{sorted({c['instances'] for c in every})}",
         f"- **Cells:** {len(rows) + pending} "
         f"({', '.join(f'{k} {v}' for k, v in sorted(status.items()))})",
         f"- **Search code:** {_code_text(rows)}",
@@ -324,13 +328,6 @@ def _argv(run: dict[str, Any]) -> str:
     if argv:
         argv[0] = Path(argv[0]).name  # the venv path says nothing useful
     return " ".join(argv)
-
-
-def _pending(folder: Path, rows: list[Row]) -> int:
-    """Cells of the suite file that have no row yet (an interrupted or partial run)."""
-    current = _current_cells(folder)
-    keys = {r["key"] for r in rows}
-    return 0 if current is None else sum(1 for key in current if key not in keys)
 
 
 def _dates(runs: list[dict[str, Any]]) -> str:

@@ -104,10 +104,6 @@ def run(args: argparse.Namespace) -> int:
     os.environ.pop(TOKEN_ENV, None)
     if token is not None and not token.strip():
         raise ConfigError("the service token must not be empty")
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
-    if args.max_body_bytes is not None and args.max_body_bytes < 1:
-        raise ConfigError(f"--max-body-bytes must be >= 1, got {args.max_body_bytes}")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")
     if not _is_loopback(args.host) and token is None:

@@ -205,10 +205,10 @@ def _fit(
     norm = " ".join(_words(description))
     phrases = [*info.synonyms, info.name, " ".join(_words(info.name))]
     query = terms(description)
-    exact = norm in {" ".join(_words(p)) for p in (*phrases, info.id)} or norm in (
-        " ".join(_words(info.id.lower())),
-        info.name.lower(),  # "doorkey" typed in lower case
-    )
+    # The id and name count in lower case too ("doorkey", "karel/doorkey"): _words only splits
+    # the CamelCase.
+    named = (info.id, info.id.lower(), info.name.lower())
+    exact = norm in {" ".join(_words(p)) for p in (*phrases, *named)}
     if exact:
         fit = 1.0
     elif not query:

@@ -88,9 +88,14 @@ class ServiceConfig:
         """Refuse limits that would let the server start and then fail every job.
 
         Raises:
-            ConfigError: ``max_budget`` below 1, ``max_queued`` below 0, or a
-                ``job_function`` that is not ``module:function`` of a module that exists.
+            ConfigError: ``max_workers``, ``max_budget`` or ``max_body_bytes`` below 1,
+                ``max_queued`` below 0, or a ``job_function`` that is not ``module:function``
+                of a module that exists.
         """
+        if self.max_workers is not None and self.max_workers < 1:
+            raise ConfigError(f"--workers must be >= 1, got {self.max_workers}")
+        if self.max_body_bytes < 1:
+            raise ConfigError(f"--max-body-bytes must be >= 1, got {self.max_body_bytes}")
         if self.max_budget < 1:
             raise ConfigError(f"--max-budget must be >= 1, got {self.max_budget}")
         if self.max_queued < 0:

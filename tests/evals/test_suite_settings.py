@@ -250,14 +250,12 @@ def test_never_worse_is_judged_on_every_seed_and_by_the_median() -> None:
         (row(1.0, 30), row(0.5, None)),
     ]
     verdict = judge(pairs)
-    assert verdict == Judgement(
-        fewer=True, never_worse=False, never_worse_median=True, worse_p=0.75
-    )
+    assert verdict == Judgement(fewer=True, never_worse_median=True, lower=1, higher=1)
+    assert not verdict.never_worse and verdict.worse_p == 0.75
     assert not verdict.significantly_worse
     lower = [(row(0.5, None), row(1.0, 5)), (row(0.6, None), row(0.7, None))]
-    assert judge(lower) == Judgement(
-        fewer=False, never_worse=False, never_worse_median=False, worse_p=0.25
-    )
+    assert judge(lower) == Judgement(fewer=False, never_worse_median=False, lower=2, higher=0)
+    assert not judge(lower).never_worse and judge(lower).worse_p == 0.25
 
 
 def test_the_sign_test_calls_a_loss_real_only_with_enough_seeds() -> None:

@@ -201,14 +201,12 @@ def versus_table(rows: list[Row], model: str) -> list[str]:
         never_worse += ok
         never_worse_median += verdict.never_worse_median
         significant += verdict.significantly_worse
-        lower = sum(y < x for x, y in zip(fa, fb, strict=True))
-        higher = sum(y > x for x, y in zip(fa, fb, strict=True))
         out.append(
             f"| {task} | {','.join(map(str, seeds))} | {evals_text(a)} | {evals_text(b)} | "
             f"{'yes' if win else 'no'} | {', '.join(fmt(x) for x in fa)} | "
             f"{', '.join(fmt(y) for y in fb)} | {'yes' if ok else 'no'} | "
             f"{'yes' if verdict.never_worse_median else 'no'} | "
-            f"{lower} / {higher} ({verdict.worse_p:.3g}) |"
+            f"{verdict.lower} / {verdict.higher} ({verdict.worse_p:.3g}) |"
         )
     out.append("")
     out.append(
